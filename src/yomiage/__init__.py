@@ -1,0 +1,24 @@
+"""yomiage — speaks what an AI coding agent writes, in the listener's language."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from yomiage.audio.base import Sink
+from yomiage.config import Config, load_config
+from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
+from yomiage.translate.base import Translator
+from yomiage.tts.base import Voice
+
+__all__ = [
+    "AudioChunk",
+    "Config",
+    "Sentence",
+    "SentenceKind",
+    "Sink",
+    "Timeline",
+    "Translator",
+    "Voice",
+    "__version__",
+    "load_config",
+]

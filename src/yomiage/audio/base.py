@@ -1,0 +1,46 @@
+"""The Sink protocol: where audio goes (speakers, WAV, raw PCM, nothing)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+from yomiage.records import AudioChunk
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Accepts audio chunks in order and plays or stores them.
+
+    A sink is a context manager: leaving it flushes and closes (a WAV stays valid).
+    ``write`` may block to apply back-pressure (live playback) but never longer than
+    the audio already queued. ``stop`` cuts sound at once (interruption, Ctrl-C).
+    ``pending_seconds`` says how much written audio has not been heard yet.
+    """
+
+    name: str
+
+    def write(self, chunk: AudioChunk) -> None:
+        """Queue a chunk for playback or storage (resampled as needed)."""
+        ...
+
+    def pending_seconds(self) -> float:
+        """Seconds of written audio not yet played (0 for files)."""
+        ...
+
+    def drain(self) -> None:
+        """Block until everything written has been played or stored."""
+        ...
+
+    def stop(self) -> None:
+        """Drop queued audio and silence output at once."""
+        ...
+
+    def __enter__(self) -> Sink: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

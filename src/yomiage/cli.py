@@ -1,0 +1,221 @@
+"""The command line: parses flags, merges configuration, hands off to one module.
+
+Each subcommand's work lives in its own module, imported only when that subcommand
+runs, so `yomiage text` never loads a neural engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from yomiage import __version__
+from yomiage.config import Config, load_config
+
+COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say")
+
+
+def _add_policy_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("what is spoken")
+    g.add_argument("--tools", choices=["none", "brief"], help="tool calls: none or a brief phrase")
+    g.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None,
+                   help="speak the model's thinking too")
+    g.add_argument("--subagents", action=argparse.BooleanOptionalAction, default=None,
+                   help="speak subagents' prose too")
+    g.add_argument("--announce-success", action=argparse.BooleanOptionalAction, default=None,
+                   help="say so when a run ends well (failures are always announced)")
+    g.add_argument("--code-notice", action=argparse.BooleanOptionalAction, default=None,
+                   help='say "code omitted" where a code block is skipped')
+    g.add_argument("--max-clause-chars", type=int, metavar="N",
+                   help="cut longer sentences at clause boundaries (default 120)")
+
+
+def _add_speech_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("translation and voice")
+    g.add_argument("--from", dest="source_lang", metavar="LANG", help="source language (default en)")
+    g.add_argument("--to", dest="target_lang", metavar="LANG", help="listener's language (default ja)")
+    g.add_argument("--translator", choices=["auto", "ctranslate2", "torch", "none"])
+    g.add_argument("--model", dest="translation_model", metavar="NAME|DIR",
+                   help="translation model (see `yomiage models list`)")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    g.add_argument("--compute-type", metavar="TYPE", help="int8, float16, bfloat16, float32, …")
+    g.add_argument("--beam-size", type=int, metavar="N")
+    g.add_argument("--threads", type=int, metavar="N")
+    g.add_argument("--voice", metavar="VOICE", help="e.g. kokoro:jf_alpha, piper, openjtalk, espeak")
+    g.add_argument("--speed", type=float, help="speaking rate (1.0 = normal)")
+    g.add_argument("--volume", type=float, help="output gain (1.0 = unchanged)")
+    g.add_argument("--offline", action=argparse.BooleanOptionalAction, default=None,
+                   help="never use the network")
+
+
+def _add_output_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output")
+    g.add_argument("--out", metavar="PATH", help="WAV file, '-' for raw PCM on stdout, or 'null'")
+    g.add_argument("--max-lag", type=float, metavar="SECONDS",
+                   help="live playback: skip the oldest speech beyond this lag (0 = never)")
+    g.add_argument("--interrupt", action=argparse.BooleanOptionalAction, default=None,
+                   help="a new user turn cuts the previous speech")
+    g.add_argument("--max-sentences", type=int, metavar="N",
+                   help="speak at most N sentences of each reply (0 = all)")
+    g.add_argument("--skip-code-heavy", action=argparse.BooleanOptionalAction, default=None,
+                   help="skip replies that are mostly code")
+    g.add_argument("--timeline", metavar="FILE.jsonl", help="write every sentence's timeline")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and shell completion)."""
+    parser = argparse.ArgumentParser(
+        prog="yomiage",
+        description="Speak what a coding agent writes, translated, with local models.",
+        epilog="Without a subcommand, `yomiage [FILE|-]` narrates a stream-json file or stdin.",
+    )
+    parser.add_argument("--version", action="version", version=f"yomiage {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("narrate", help="narrate a stream-json file or stdin (the default)")
+    p.add_argument("source", nargs="?", default="-", help="file, or - for stdin (default)")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
+
+    p = sub.add_parser("text", help="print the sentences that would be spoken")
+    p.add_argument("source", nargs="?", default="-", help="file, or - for stdin (default)")
+    p.add_argument("--json", action="store_true", help="one JSON object per sentence")
+    _add_policy_flags(p)
+
+    p = sub.add_parser("run", help="run an agent and narrate it: yomiage run -- claude -p '…'")
+    p.add_argument("agent", nargs=argparse.REMAINDER, help="the agent's command line")
+    p.add_argument("--no-render", dest="render", action="store_false",
+                   help="do not show the conversation on the terminal")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
+
+    p = sub.add_parser("demo", help="narrate the bundled sample session")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
+
+    p = sub.add_parser("bench", help="measure latency of each stage and the whole pipeline")
+    p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "all"],
+                   default="pipeline")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plot", metavar="FILE.png", help="draw a latency waterfall")
+    p.add_argument("--baseline", action="store_true",
+                   help="also run the old sequential design and print the ratio")
+    p.add_argument("--realtime", action="store_true",
+                   help="replay sessions at their original pace instead of as fast as possible")
+    p.add_argument("--repeat", type=int, default=0, metavar="N", help="sentences/iterations")
+    p.add_argument("--shape", metavar="NAME",
+                   help="model shape for random-weight timing: marian, nllb-600m, m2m-418m")
+    p.add_argument("--input", metavar="FILE", help="stream to use for --stage text")
+    _add_speech_flags(p)
+    _add_policy_flags(p)
+
+    p = sub.add_parser("models", help="list, fetch, locate or remove models")
+    p.add_argument("action", choices=["list", "fetch", "path", "remove"])
+    p.add_argument("name", nargs="?", help="model name (see `yomiage models list`)")
+    p.add_argument("--offline", action=argparse.BooleanOptionalAction, default=None)
+
+    p = sub.add_parser("voices", help="list engines, voices and languages")
+    p.add_argument("--lang", metavar="LANG", help="only voices for this language")
+
+    sub.add_parser("doctor", help="check what works on this machine and how to fix the rest")
+
+    p = sub.add_parser("say", help="speak one line: yomiage say 'こんにちは' --lang ja")
+    p.add_argument("text", help="what to say")
+    p.add_argument("--lang", default=None, help="language of the text (default: the --to language)")
+    _add_speech_flags(p)
+    p.add_argument("--out", metavar="PATH", help="WAV file, '-' for raw PCM, or 'null'")
+    return parser
+
+
+_CONFIG_KEYS = {f for f in Config.__dataclass_fields__}
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Merge defaults < file < env < the flags present in ``args``."""
+    flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k in _CONFIG_KEYS}
+    return load_config(flags)
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    """`yomiage FILE …` and bare `yomiage` mean `yomiage narrate …`."""
+    for i, arg in enumerate(argv):
+        if arg in ("-h", "--help", "--version"):
+            return argv
+        if arg in ("-q", "--quiet", "-v", "--verbose"):
+            continue
+        if arg in COMMANDS:
+            return argv
+        return [*argv[:i], "narrate", *argv[i:]]
+    return [*argv, "narrate"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `yomiage` console script; returns the exit code."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(_normalise_argv(raw))
+    from yomiage.logs import setup_logging
+
+    setup_logging(verbose=args.verbose, quiet=args.quiet)
+    try:
+        cfg = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        return _dispatch(args, cfg)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
+    cmd = args.command
+    if cmd == "text":
+        from yomiage.textflow import run_text
+
+        return run_text(args.source, cfg, as_json=args.json)
+    if cmd == "narrate":
+        from yomiage.narrator import run_narrate
+
+        return run_narrate(args.source, cfg, quiet=args.quiet)
+    if cmd == "run":
+        from yomiage.runner import run_agent
+
+        return run_agent(args.agent, cfg, render=args.render, quiet=args.quiet)
+    if cmd == "demo":
+        from yomiage.narrator import run_demo
+
+        return run_demo(cfg, quiet=args.quiet)
+    if cmd == "bench":
+        from yomiage.bench import run_bench
+
+        return run_bench(args, cfg)
+    if cmd == "models":
+        from yomiage.models import run_models_command
+
+        return run_models_command(args.action, args.name, cfg)
+    if cmd == "voices":
+        from yomiage.doctor import run_voices
+
+        return run_voices(cfg, lang=args.lang)
+    if cmd == "doctor":
+        from yomiage.doctor import run_doctor
+
+        return run_doctor(cfg)
+    if cmd == "say":
+        from yomiage.doctor import run_say
+
+        return run_say(args.text, cfg, lang=args.lang)
+    raise AssertionError(f"unhandled command {cmd!r}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
