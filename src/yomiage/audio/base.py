@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
@@ -16,12 +17,19 @@ class Sink(Protocol):
     ``write`` may block to apply back-pressure (live playback) but never longer than
     the audio already queued. ``stop`` cuts sound at once (interruption, Ctrl-C).
     ``pending_seconds`` says how much written audio has not been heard yet.
+    ``mark(callback)`` calls ``callback(t)`` (t = perf_counter seconds) once all audio
+    written before the mark has been played (live) or stored (files: at once); the
+    pipeline uses marks to timestamp when each sentence started and ended playing.
     """
 
     name: str
 
     def write(self, chunk: AudioChunk) -> None:
         """Queue a chunk for playback or storage (resampled as needed)."""
+        ...
+
+    def mark(self, callback: Callable[[float], None]) -> None:
+        """Call ``callback(perf_counter())`` when everything written so far has played."""
         ...
 
     def pending_seconds(self) -> float:
