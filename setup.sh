@@ -24,8 +24,12 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
   exit 1
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
-"${pip[@]}" install --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+# pip's exit status is kept; only the noise of unreachable local index folders is filtered.
+pip_install() {
+  .venv/bin/python -m pip --disable-pip-version-check -q install "$@" \
+    2> >(grep -v '^WARNING: Location' >&2)
+}
+pip_install --upgrade pip
 
 extras="ja,en"
 if [ "$mode" = test ]; then
@@ -33,8 +37,8 @@ if [ "$mode" = test ]; then
   # PyTorch is only needed to build and convert the tests' tiny models and for the GPU
   # engines; pin the CPU release so the resolver never pulls a multi-GB CUDA build.
   .venv/bin/python -c 'import torch' 2>/dev/null \
-    || "${pip[@]}" install "torch==${YOMIAGE_TORCH_VERSION:-2.13.0}" 2>&1 | grep -v '^WARNING: Location' || true
+    || pip_install "torch==${YOMIAGE_TORCH_VERSION:-2.13.0}"
 fi
-"${pip[@]}" install -e ".[${extras}]" 2>&1 | grep -v '^WARNING: Location' || true
+pip_install -e ".[${extras}]"
 .venv/bin/python -c 'import yomiage' || { echo "setup.sh: installation failed" >&2; exit 1; }
 echo "setup.sh: yomiage is installed in .venv ($mode)" >&2
