@@ -1,0 +1,91 @@
+"""Raw PCM (s16le, mono) on stdout, for piping into another player."""
+
+from __future__ import annotations
+
+import sys
+import time
+from types import TracebackType
+from typing import BinaryIO, TextIO
+
+from yomiage.audio.convert import ChunkResampler, Samples
+from yomiage.audio.marks import MarkCallback, fire
+from yomiage.records import AudioChunk
+
+
+def format_line(rate: int) -> str:
+    """The one-line description of the stream and how to play it."""
+    return (
+        f"yomiage: raw PCM on stdout: s16le, {rate} Hz, mono. Play it with "
+        f"`| aplay -q -f S16_LE -r {rate} -c 1`, "
+        f"`| ffplay -nodisp -autoexit -f s16le -ar {rate} -ch_layout mono -` or "
+        f"`| play -q -t raw -e signed -b 16 -r {rate} -c 1 -`"
+    )
+
+
+class RawPcmSink:
+    """Writes 16-bit little-endian mono PCM at ``sample_rate`` to ``stream`` (stdout).
+
+    The format is announced once on ``announce`` (stderr; None = silent). Each write is
+    flushed so a downstream player starts at once.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        volume: float = 1.0,
+        stream: BinaryIO | None = None,
+        announce: TextIO | None = sys.stderr,
+    ) -> None:
+        self.rate = int(sample_rate)
+        self.name = "raw:stdout"
+        self._out: BinaryIO = stream if stream is not None else sys.stdout.buffer
+        self._resampler = ChunkResampler(self.rate, volume)
+        self._closed = False
+        if announce is not None:
+            print(format_line(self.rate), file=announce, flush=True)
+
+    def _emit(self, samples: Samples) -> None:
+        if samples.size:
+            self._out.write(AudioChunk(samples, self.rate).to_int16().tobytes())
+            self._out.flush()
+
+    def write(self, chunk: AudioChunk) -> None:
+        """Write ``chunk`` (resampled to the stream's rate)."""
+        self._emit(self._resampler.push(chunk))
+
+    def mark(self, callback: MarkCallback) -> None:
+        """Write what the resampler holds, then call ``callback`` at once."""
+        self._emit(self._resampler.flush())
+        fire(callback, time.perf_counter())
+
+    def pending_seconds(self) -> float:
+        """Always 0: the pipe's reader sets the pace."""
+        return 0.0
+
+    def drain(self) -> None:
+        """Write what the resampler holds."""
+        self._emit(self._resampler.flush())
+
+    def stop(self) -> None:
+        """Drop the resampler's held tail."""
+        self._resampler.reset()
+
+    def close(self) -> None:
+        """Flush the remaining audio (stdout itself stays open)."""
+        if not self._closed:
+            self._closed = True
+            self.drain()
+
+    def __enter__(self) -> RawPcmSink:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._closed = True
