@@ -1,0 +1,475 @@
+"""The overlapped narrator: sentences → translate → synthesize → sink, one thread per stage.
+
+This is the only module that knows about threads and queues. Stages::
+
+    source (read + segment)  ──► pending (lag-trimmable)  ──► translate ──► [2] ──►
+    synthesize (chunk by chunk) ──► [audio chunks] ──► sink (write + play marks)
+
+Sentence N+1 is translated and synthesized while N plays; a voice's first chunk goes to
+the sink as soon as it exists. The reader never waits on a slow stage during live
+playback (pending sentences are trimmed by the lag policy instead); for files it waits
+only when ``max_pending`` sentences are queued. An engine error on one sentence is
+logged in one line and the next sentence goes on. Every sentence gets a
+:class:`~yomiage.records.Timeline`.
+
+Example::
+
+    report = Pipeline(PipelineOptions(live=False), translator, voice, sink).run(sentences)
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from yomiage.audio.base import Sink
+from yomiage.config import Config
+from yomiage.lag import LagPolicy, ReplyLimiter, estimate_seconds, skip_notice
+from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
+from yomiage.translate.base import Translator
+from yomiage.tts.base import Voice
+
+log = logging.getLogger(__name__)
+
+_DONE: Any = object()  # end-of-stream marker passed down the queues
+_POLL = 0.05  # seconds between checks of the stop flag while blocked
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How the pipeline behaves (built from :class:`Config` by :meth:`from_config`)."""
+
+    source_lang: str = "en"
+    target_lang: str = "ja"
+    live: bool = False
+    """Real-time playback of a live stream: lag control and interruption apply."""
+    max_lag: float = 12.0
+    interrupt: bool = True
+    max_sentences: int = 0
+    speed: float = 1.0
+    max_pending: int = 1024
+    """Non-live runs: the reader waits while this many sentences are queued."""
+    translated_queue: int = 2
+    audio_queue: int = 256
+    """Chunks between synthesis and the sink (back-pressure on the voice)."""
+
+    @classmethod
+    def from_config(cls, cfg: Config, live: bool) -> PipelineOptions:
+        """Options for ``cfg``; ``live`` = real-time playback of a live stream."""
+        return cls(source_lang=cfg.source_lang, target_lang=cfg.target_lang, live=live,
+                   max_lag=cfg.max_lag, interrupt=cfg.interrupt,
+                   max_sentences=cfg.max_sentences, speed=cfg.speed)
+
+
+@dataclass
+class RunReport:
+    """What one run did: a timeline per sentence, plus run-level facts."""
+
+    timelines: list[Timeline]
+    wall_s: float
+    interrupted: bool = False
+    limited: int = 0
+    """Sentences left out by max_sentences."""
+    load_s: float = 0.0
+    """Model load + warm-up time (filled in by whoever loaded the engines)."""
+
+    @property
+    def spoken(self) -> list[Timeline]:
+        """Timelines of sentences that reached the sink (notices included)."""
+        return [t for t in self.timelines if t.first_audio_at is not None]
+
+    @property
+    def skipped(self) -> int:
+        """Sentences dropped by lag control or interruption."""
+        return sum(1 for t in self.timelines if t.skipped)
+
+    @property
+    def errors(self) -> int:
+        """Sentences an engine failed on."""
+        return sum(1 for t in self.timelines if t.error)
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio handed to the sink."""
+        return sum(t.audio_seconds for t in self.timelines)
+
+
+@dataclass(eq=False)
+class _Job:
+    sentence: Sentence
+    timeline: Timeline
+    generation: int
+    estimate: float
+    translation: str | None = None  # preset for notices: already in the target language
+    started: bool = False
+
+
+def sentences_from_lines(lines: Iterable[Any], flow: Any) -> Iterator[Sentence]:
+    """Sentences of a stream: ``flow.feed(raw)`` per line, then ``flow.finish()`` at EOF."""
+    for raw in lines:
+        yield from flow.feed(raw)
+    yield from flow.finish()
+
+
+class _Pending:
+    """Sentences waiting for translation: a deque the lag policy can trim."""
+
+    def __init__(self) -> None:
+        self.items: deque[_Job] = deque()
+        self.cond = threading.Condition()
+        self.closed = False
+
+
+class Pipeline:
+    """Narrates sentences through a translator, a voice and a sink, stages overlapped.
+
+    Engines must be loaded (and warmed) before :meth:`run`; the sink must be open.
+    """
+
+    def __init__(self, options: PipelineOptions, translator: Translator, voice: Voice,
+                 sink: Sink) -> None:
+        self.options = options
+        self.translator = translator
+        self.voice = voice
+        self.sink = sink
+        self._lag = LagPolicy(options.max_lag if options.live else 0.0,
+                              options.source_lang, options.speed)
+        self._limiter = ReplyLimiter(options.max_sentences)
+        self._pending = _Pending()
+        self._translated: queue.Queue[Any] = queue.Queue(maxsize=options.translated_queue)
+        self._audio: queue.Queue[Any] = queue.Queue(maxsize=options.audio_queue)
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._lock = threading.Lock()  # generation, in-flight set, timelines
+        self._sink_lock = threading.Lock()  # a stale chunk never slips past an interrupt
+        self._generation = 0
+        self._turn: int | None = None
+        self._inflight: dict[int, _Job] = {}
+        self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
+        self._timelines: list[Timeline] = []
+        self._limited = 0
+
+    # ----------------------------------------------------------------- public API
+    def run(self, sentences: Iterable[Sentence]) -> RunReport:
+        """Speak ``sentences`` (pulled lazily, on a thread of their own) until they end.
+
+        Returns when everything queued has been written and played (EOF drain), or at
+        once on Ctrl-C (``report.interrupted``; sound stopped, the sink left to close).
+        """
+        started = time.perf_counter()
+        threads = [
+            threading.Thread(target=self._guard, args=(self._read, sentences),
+                             name="yomiage-read", daemon=True),
+            threading.Thread(target=self._guard, args=(self._translate_loop,),
+                             name="yomiage-translate", daemon=True),
+            threading.Thread(target=self._guard, args=(self._synth_loop,),
+                             name="yomiage-synth", daemon=True),
+            threading.Thread(target=self._guard, args=(self._play_loop,),
+                             name="yomiage-play", daemon=True),
+        ]
+        for t in threads:
+            t.start()
+        interrupted = False
+        try:
+            while threads[-1].is_alive():
+                threads[-1].join(_POLL)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.abort()
+            for t in threads[1:]:
+                t.join(1.0)
+        with self._lock:
+            timelines = sorted(self._timelines, key=lambda t: (t.read_at, t.seq))
+        return RunReport(timelines, time.perf_counter() - started, interrupted, self._limited)
+
+    def abort(self) -> None:
+        """Stop at once: silence the sink, drop everything queued, end the stages."""
+        self._stop.set()
+        self._cut("stopped")
+        with self._pending.cond:
+            self._pending.closed = True
+            self._pending.cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is pending or being translated/synthesized; True if idle."""
+        return self._idle.wait(timeout)
+
+    # ------------------------------------------------------------------- stages
+    def _guard(self, fn: Any, *args: Any) -> None:
+        """Run a stage; an unexpected error ends the run cleanly instead of hanging it."""
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("internal error in %s; stopping", threading.current_thread().name)
+            self.abort()
+            self._offer(self._translated, _DONE)
+            self._offer(self._audio, _DONE)
+
+    def _read(self, sentences: Iterable[Sentence]) -> None:
+        try:
+            for sentence in sentences:
+                if self._stop.is_set():
+                    break
+                self._admit(sentence)
+        finally:
+            with self._pending.cond:
+                self._pending.closed = True
+                self._pending.cond.notify_all()
+
+    def _admit(self, sentence: Sentence) -> None:
+        opts = self.options
+        if opts.live and opts.interrupt and self._turn is not None and sentence.turn > self._turn:
+            self._cut("interrupted")
+        self._turn = sentence.turn if self._turn is None else max(self._turn, sentence.turn)
+        if not self._limiter.allow(sentence):
+            self._limited += 1
+            return
+        tl = Timeline(seq=sentence.seq, text=sentence.text, read_at=sentence.read_at,
+                      segmented_at=sentence.segmented_at or None)
+        if sentence.kind is not SentenceKind.PROSE:
+            tl.extra["kind"] = sentence.kind.value
+        job = _Job(sentence, tl, self._generation,
+                   estimate_seconds(sentence.text, opts.source_lang, opts.speed))
+        with self._lock:
+            self._timelines.append(tl)
+        cond = self._pending.cond
+        with cond:
+            while (not opts.live and len(self._pending.items) >= opts.max_pending
+                   and not self._stop.is_set()):
+                cond.wait(_POLL)
+            job.generation = self._generation
+            self._pending.items.append(job)
+            self._idle.clear()
+            cond.notify_all()
+
+    def _take(self) -> _Job | None:
+        """Next job to translate (after lag trimming), or None at the end."""
+        cond = self._pending.cond
+        with cond:
+            while not self._pending.items and not self._pending.closed:
+                cond.wait(_POLL)
+            if not self._pending.items:
+                return None
+            pending = self._pending.items
+            drop = self._lag.to_drop([j.sentence for j in pending], self._unspoken())
+            dropped = [pending.popleft() for _ in range(drop)]
+            job = pending.popleft()
+            with self._lock:
+                self._inflight[id(job)] = job
+            cond.notify_all()
+        if dropped:
+            for d in dropped:
+                d.timeline.skipped = True
+                d.timeline.extra["reason"] = "lag"
+            log.info("lag above %.0f s: skipped %d sentences", self.options.max_lag, len(dropped))
+            notice = self._notice_job(len(dropped), job)
+            cond = self._pending.cond
+            with cond:  # speak the notice first, then the job
+                pending.appendleft(job)
+                with self._lock:
+                    self._inflight.pop(id(job), None)
+                    self._inflight[id(notice)] = notice
+            return notice
+        return job
+
+    def _notice_job(self, count: int, before: _Job) -> _Job:
+        text = skip_notice(count, self.options.target_lang)
+        now = time.perf_counter()
+        s = replace(before.sentence, text=text, kind=SentenceKind.NOTICE, read_at=now,
+                    segmented_at=now)
+        tl = Timeline(seq=before.sentence.seq, text=text, read_at=now, segmented_at=now,
+                      extra={"kind": "notice", "skip_notice": count})
+        with self._lock:
+            self._timelines.append(tl)
+        return _Job(s, tl, before.generation, estimate_seconds(text, self.options.target_lang),
+                    translation=text)
+
+    def _unspoken(self) -> float:
+        """Seconds of speech on its way: in-flight jobs + what the sink has not played."""
+        with self._lock:
+            inflight = sum(j.estimate for j in self._inflight.values())
+        try:
+            return inflight + self.sink.pending_seconds()
+        except Exception:  # a sink that cannot tell is treated as caught up
+            return inflight
+
+    def _translate_loop(self) -> None:
+        opts = self.options
+        while (job := self._take()) is not None:
+            if self._stale(job):
+                continue
+            if job.translation is None:
+                job.timeline.extra["translate_start"] = time.perf_counter()
+                try:
+                    job.translation = self.translator.translate(
+                        job.sentence.text, opts.source_lang, opts.target_lang)
+                except Exception as exc:
+                    self._fail(job, "translation", exc)
+                    continue
+            job.timeline.translated_at = time.perf_counter()
+            job.timeline.translation = job.translation
+            if not self._put(self._translated, job):
+                break
+        self._put(self._translated, _DONE)
+
+    def _synth_loop(self) -> None:
+        while (job := self._get(self._translated)) is not _DONE:
+            if job is None:
+                break
+            if self._stale(job):
+                continue
+            tl = job.timeline
+            tl.extra["synth_start"] = time.perf_counter()
+            try:
+                for chunk in self.voice.stream(job.translation or ""):
+                    if self._stale(job):
+                        break
+                    tl.extra.setdefault("first_chunk_at", time.perf_counter())
+                    if not self._put(self._audio, (job, chunk)):
+                        break
+            except Exception as exc:
+                tl.error = f"voice: {exc}"
+                log.warning("voice %s failed on sentence %d: %s", self.voice.name,
+                            job.sentence.seq, exc)
+            tl.extra["synth_end"] = time.perf_counter()
+            if not self._put(self._audio, (job, None)):
+                break
+        self._put(self._audio, _DONE)
+
+    def _play_loop(self) -> None:
+        while (item := self._get(self._audio)) is not _DONE:
+            if item is None:
+                return
+            job, chunk = item
+            if chunk is None:
+                self._end_sentence(job)
+            elif not self._stale(job):
+                self._write(job, chunk)
+        if not self._stop.is_set():
+            self.sink.drain()
+
+    def _write(self, job: _Job, chunk: AudioChunk) -> None:
+        tl = job.timeline
+        with self._sink_lock:
+            if self._stale(job):
+                return
+            if not job.started:
+                job.started = True
+                tl.first_audio_at = time.perf_counter()
+
+                def on_start(t: float, tl: Timeline = tl) -> None:
+                    if not tl.skipped:
+                        tl.play_start_at = max(t, tl.first_audio_at or t)
+
+                with self._lock:
+                    self._unplayed = [j for j in self._unplayed
+                                      if j.timeline.play_end_at is None]
+                    self._unplayed.append(job)
+                self.sink.mark(on_start)
+            self.sink.write(chunk)
+        tl.audio_seconds += chunk.duration
+
+    def _end_sentence(self, job: _Job) -> None:
+        tl = job.timeline
+        if job.started and not self._stale(job):
+
+            def on_end(t: float, tl: Timeline = tl) -> None:
+                if not tl.skipped and "cut" not in tl.extra:
+                    tl.play_end_at = max(t, tl.play_start_at or t)
+
+            with self._sink_lock:
+                self.sink.mark(on_end)
+        self._finish(job)
+
+    # ------------------------------------------------------------------ helpers
+    def _fail(self, job: _Job, stage: str, exc: Exception) -> None:
+        job.timeline.error = f"{stage}: {exc}"
+        log.warning("%s failed on sentence %d (%s): %s", stage, job.sentence.seq,
+                    job.sentence.text[:40], exc)
+        self._finish(job)
+
+    def _finish(self, job: _Job) -> None:
+        with self._lock:
+            self._inflight.pop(id(job), None)
+            empty = not self._inflight
+        with self._pending.cond:
+            if empty and not self._pending.items:
+                self._idle.set()
+
+    def _stale(self, job: _Job) -> bool:
+        if job.generation != self._generation or self._stop.is_set():
+            self._finish(job)
+            if not job.started and not job.timeline.skipped and job.timeline.error is None:
+                job.timeline.skipped = True
+                job.timeline.extra.setdefault("reason", "interrupted")
+            return True
+        return False
+
+    def _cut(self, reason: str) -> None:
+        """Drop everything queued or playing (new turn, Ctrl-C)."""
+        with self._pending.cond:
+            self._generation += 1
+            dropped = list(self._pending.items)
+            self._pending.items.clear()
+            self._pending.cond.notify_all()
+        for job in dropped:
+            job.timeline.skipped = True
+            job.timeline.extra["reason"] = reason
+        with self._lock:
+            cut = list(self._inflight.values()) + self._unplayed
+            self._inflight.clear()
+            self._unplayed = []
+        for job in cut:  # audio already handed over but not (fully) heard
+            tl = job.timeline
+            if tl.play_end_at is not None or tl.skipped:
+                continue
+            if tl.play_start_at is None:
+                tl.skipped = True
+                tl.extra["reason"] = reason
+            else:
+                tl.extra["cut"] = reason
+        self._idle.set()
+        self._safe_stop()
+        with self._sink_lock:  # a chunk written during the first stop() is cut too
+            self._safe_stop()
+
+    def _safe_stop(self) -> None:
+        try:
+            self.sink.stop()
+        except Exception as exc:
+            log.warning("could not stop the audio output: %s", exc)
+
+    def _put(self, q: queue.Queue[Any], item: Any) -> bool:
+        """Blocking put that gives up when the run stops; True if the item went in."""
+        while True:
+            try:
+                q.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                if self._stop.is_set():
+                    return self._offer(q, item)
+
+    def _get(self, q: queue.Queue[Any]) -> Any:
+        """Blocking get; None when the run stops."""
+        while True:
+            try:
+                return q.get(timeout=_POLL)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return None
+
+    @staticmethod
+    def _offer(q: queue.Queue[Any], item: Any) -> bool:
+        try:
+            q.put_nowait(item)
+            return True
+        except queue.Full:
+            return False
+
