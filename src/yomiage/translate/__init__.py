@@ -1,0 +1,117 @@
+"""Translation: engines behind the Translator protocol, chosen from the configuration.
+
+``load_translator(cfg)`` returns a ready (warmed) Translator that skips text already in
+the target language, keeps code and numbers verbatim and caches repeated sentences.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from yomiage.config import Config
+from yomiage.models import ModelNotAvailable, ModelSpec, resolve
+from yomiage.translate.base import Translator
+from yomiage.translate.cache import CachedTranslator, TranslationCache
+from yomiage.translate.catalog import default_model, licence_warning, translation_specs
+from yomiage.translate.guard import GuardedTranslator, PassthroughTranslator
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ModelNotAvailable", "Translator", "describe", "load_engine", "load_translator",
+           "model_name"]
+
+
+def model_name(cfg: Config) -> str:
+    """The model the configuration asks for (the pair's default when ``auto``)."""
+    if cfg.translation_model != "auto":
+        return cfg.translation_model
+    return default_model(cfg.source_lang, cfg.target_lang)
+
+
+def _gpu_present() -> bool:
+    """Cheap check for an NVIDIA driver, before paying for `import torch`."""
+    return Path("/dev/nvidiactl").exists() or Path("/proc/driver/nvidia").exists()
+
+
+def _torch_engine(model_dir: Path, spec: ModelSpec | None, cfg: Config) -> Translator | None:
+    """The PyTorch CUDA engine, or None when PyTorch, CUDA or the engine is missing."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        from yomiage.translate.torch_engine import (  # type: ignore[import-not-found,unused-ignore]
+            load_torch_translator,
+        )
+    except ImportError as exc:
+        log.info("PyTorch GPU engine unavailable: %s", exc)
+        return None
+    engine: Translator = load_torch_translator(model_dir, spec, cfg)
+    return engine
+
+
+def load_engine(model_dir: Path, spec: ModelSpec | None, cfg: Config) -> Translator:
+    """The raw engine for ``model_dir`` on the best device the configuration allows.
+
+    translator=auto: CTranslate2 on the GPU when it works there; else the PyTorch CUDA
+    engine when a GPU is usable by PyTorch; else CTranslate2 on the CPU.
+    """
+    from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions, GpuUnavailable
+
+    def ct2(device: str, cpu_fallback: bool) -> CT2Translator:
+        return CT2Translator(
+            model_dir, name=spec.name if spec else model_dir.name, device=device,
+            compute_type=cfg.compute_type, threads=cfg.threads,
+            options=DecodeOptions(beam_size=cfg.beam_size), vmap_target=cfg.target_lang,
+            pair=(cfg.source_lang, cfg.target_lang), cpu_fallback=cpu_fallback,
+        )
+
+    if cfg.translator == "torch":
+        engine = _torch_engine(model_dir, spec, cfg)
+        if engine is None:
+            raise RuntimeError("translator=torch needs PyTorch with CUDA and the torch engine")
+        return engine
+    if cfg.device in ("auto", "cuda"):
+        try:
+            return ct2("cuda", cpu_fallback=False)
+        except GpuUnavailable as exc:
+            log.info("CTranslate2 cannot use a GPU here: %s", exc)
+        if cfg.translator == "auto" and _gpu_present():
+            engine = _torch_engine(model_dir, spec, cfg)
+            if engine is not None:
+                return engine
+        if cfg.device == "cuda":
+            log.warning("no usable GPU for translation; using the CPU")
+    return ct2("cpu", cpu_fallback=True)
+
+
+def load_translator(cfg: Config, *, warmup: bool = True, disk_cache: bool = False) -> Translator:
+    """A ready Translator for ``cfg.source_lang`` → ``cfg.target_lang``.
+
+    Raises ModelNotAvailable (with the fetch command) when the model is not installed
+    and cannot be downloaded; ValueError for an unknown model name.
+    """
+    if cfg.translator == "none" or cfg.source_lang == cfg.target_lang:
+        return PassthroughTranslator()
+    name = model_name(cfg)
+    spec = translation_specs().get(name)
+    if spec is not None:
+        warning = licence_warning(spec)
+        if warning:
+            log.warning("%s", warning)
+    model_dir = resolve(name, cfg)
+    engine = load_engine(model_dir, spec, cfg)
+    path = Path(cfg.cache_dir).expanduser() / "translations.sqlite3" if disk_cache else None
+    translator = CachedTranslator(GuardedTranslator(engine), TranslationCache(path=path))
+    if warmup:
+        translator.warmup()
+    return translator
+
+
+def describe(translator: Translator) -> dict[str, object]:
+    """Engine, model, device and compute type of a translator, for benchmarks and logs."""
+    info = getattr(translator, "describe", None)
+    if callable(info):
+        return dict(info())
+    return {"engine": translator.name}

@@ -1,0 +1,116 @@
+"""Vocabulary maps: let the decoder score only tokens that can appear in the target language.
+
+On NLLB-200 the 256k-row output projection is most of a decoder step; Japanese output
+needs a few tens of thousands of those rows. CTranslate2 reads ``vmap.txt`` from the
+model directory when called with ``use_vmap=True``; each line is
+``<source token>\\t<target candidates>`` and the line with an empty source lists the
+tokens always allowed. We build it from the model's own vocabulary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from yomiage.translate.languages import SCRIPTS, char_script
+
+log = logging.getLogger(__name__)
+
+VMAP_FILE = "vmap.txt"
+VMAP_LANG_FILE = "vmap.lang"
+
+# Scripts whose letters a token of each target script may contain.
+_ALLOWED: dict[str, frozenset[str]] = {
+    "Japanese": frozenset({"Kana", "Han"}),
+    "Han": frozenset({"Han"}),
+    "Hangul": frozenset({"Hangul", "Han"}),
+    "Latin": frozenset({"Latin"}),
+    "Cyrillic": frozenset({"Cyrillic"}),
+    "Arabic": frozenset({"Arabic"}),
+    "Devanagari": frozenset({"Devanagari"}),
+}
+_ALWAYS = ("</s>", "<unk>", "<s>")
+
+
+def _scripts(token: str) -> set[str]:
+    found: set[str] = set()
+    for ch in token:
+        script = char_script(ch)
+        if script is not None:
+            found.add(script)
+    return found
+
+
+def _acronym(token: str) -> bool:
+    core = token.lstrip("▁")
+    return 0 < len(core) <= 6 and core.isascii() and core.isalnum() and core.upper() == core
+
+
+def vmap_tokens(vocabulary: Iterable[str], tgt: str, lang_token: str | None = None) -> list[str]:
+    """Target-vocabulary tokens always allowed when translating into ``tgt``.
+
+    Keeps tokens made only of the target's script(s), tokens with no letters
+    (digits, punctuation, the word marker), short upper-case ASCII (API, CPU, v2) for
+    non-Latin targets, the special tokens and the target's language token.
+    """
+    allowed = _ALLOWED[SCRIPTS[tgt]]
+    latin_target = SCRIPTS[tgt] == "Latin"
+    keep: list[str] = []
+    for token in vocabulary:
+        if not token or " " in token or "\t" in token:
+            continue
+        scripts = _scripts(token)
+        if (
+            token in _ALWAYS
+            or token == lang_token
+            or (scripts and scripts <= allowed)
+            or (not scripts and not _looks_special(token))
+            or (not latin_target and scripts == {"Latin"} and _acronym(token))
+        ):
+            keep.append(token)
+    return keep
+
+
+def _looks_special(token: str) -> bool:
+    """Language and control tokens (``__ja__``, ``<pad>``, ``>>jpn<<``) carry no letters we keep."""
+    return token.startswith(("<", ">>")) and token.endswith((">", "<<")) and len(token) > 2
+
+
+def vmap_lines(vocabulary: list[str], tgt: str, lang_token: str | None = None) -> list[str]:
+    """Lines of a vmap.txt: the always-allowed set, plus copy rules for Latin tokens.
+
+    A copy rule ``tok\\ttok`` lets a Latin word of the source (a name, an acronym) appear
+    in a non-Latin output only when the source contains it.
+    """
+    fixed = vmap_tokens(vocabulary, tgt, lang_token)
+    lines = ["\t" + " ".join(fixed)]
+    if SCRIPTS[tgt] != "Latin":
+        fixed_set = set(fixed)
+        for token in vocabulary:
+            if token in fixed_set or not token or " " in token or "\t" in token:
+                continue
+            if _scripts(token) == {"Latin"}:
+                lines.append(f"{token}\t{token}")
+    return lines
+
+
+def ensure_vmap(model_dir: Path, vocabulary: list[str], tgt: str,
+                lang_token: str | None = None) -> bool:
+    """Make ``model_dir/vmap.txt`` restrict output to ``tgt``; False if it cannot be written."""
+    marker = model_dir / VMAP_LANG_FILE
+    path = model_dir / VMAP_FILE
+    try:
+        if path.is_file() and marker.is_file() and marker.read_text().strip() == tgt:
+            return True
+        tmp = model_dir / f".{VMAP_FILE}.{os.getpid()}.tmp"
+        tmp.write_text("\n".join(vmap_lines(vocabulary, tgt, lang_token)) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, path)
+        marker.write_text(tgt + "\n")
+    except OSError as exc:
+        log.info("no vocabulary map for %s (%s): decoding over the full vocabulary",
+                 model_dir, exc)
+        return False
+    return True
