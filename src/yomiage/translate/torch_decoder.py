@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -53,9 +54,10 @@ class StaticDecoder(nn.Module):
         family: str,
         shape: DecoderShape,
         vocab_ids: torch.Tensor | None = None,
+        extra_slots: int = 0,
     ) -> None:
         super().__init__()
-        cfg = model.config
+        cfg: Any = model.config
         dec = model.get_decoder()  # type: ignore[operator]
         p = next(model.parameters())
         dev, dt = p.device, p.dtype
@@ -72,36 +74,48 @@ class StaticDecoder(nn.Module):
         self.embed_scale = scale
         pad = int(cfg.pad_token_id)
         pos = _sinusoids(model, family, shape.max_tgt, self.d_model, pad)
-        self.register_buffer("pos_table", pos.to(dev, dt), persistent=False)
+        self.pos_table = pos.to(dev, dt)
         self.layers = dec.layers
         self.final_norm = getattr(dec, "layer_norm", None) if self.pre_norm else None
         # fused self-attention QKV projection per layer
         self.qkv_w = [
-            torch.cat([ly.self_attn.q_proj.weight, ly.self_attn.k_proj.weight, ly.self_attn.v_proj.weight])
+            torch.cat(
+                [ly.self_attn.q_proj.weight, ly.self_attn.k_proj.weight, ly.self_attn.v_proj.weight]
+            )
             for ly in dec.layers
         ]
         self.qkv_b = [
-            torch.cat([ly.self_attn.q_proj.bias, ly.self_attn.k_proj.bias, ly.self_attn.v_proj.bias])
+            torch.cat(
+                [ly.self_attn.q_proj.bias, ly.self_attn.k_proj.bias, ly.self_attn.v_proj.bias]
+            )
             for ly in dec.layers
         ]
         head = model.get_output_embeddings()  # type: ignore[operator]
         bias = getattr(model, "final_logits_bias", None)
         full_w = head.weight
-        full_b = bias.reshape(-1) if bias is not None else torch.zeros(full_w.shape[0], device=dev, dtype=dt)
+        full_b = (
+            bias.reshape(-1)
+            if bias is not None
+            else torch.zeros(full_w.shape[0], device=dev, dtype=dt)
+        )
         vocab = int(full_w.shape[0])
         if vocab_ids is None:
             vocab_ids = torch.arange(vocab)
         vocab_ids = vocab_ids.to(dev, torch.long)
-        self.vocab_ids = vocab_ids
-        self.out_w = full_w.index_select(0, vocab_ids).contiguous()
-        self.out_b = full_b.index_select(0, vocab_ids).to(dt).contiguous()
+        self.n_fixed = int(vocab_ids.numel())
+        self.extra_slots = extra_slots
+        self.full_w, self.full_b = full_w, full_b.to(dt)
+        pad_ids = torch.full((extra_slots,), int(vocab_ids[0]), dtype=torch.long, device=dev)
+        self.vocab_ids = torch.cat([vocab_ids, pad_ids])
+        self.out_w = full_w.index_select(0, self.vocab_ids).contiguous()
+        self.out_b = self.full_b.index_select(0, self.vocab_ids).contiguous()
+        self.out_b[self.n_fixed :] = float("-inf")
         b, t, s, h, hd = shape.batch, shape.max_tgt, shape.max_src, self.n_heads, self.head_dim
-        zeros = dict(device=dev, dtype=dt)
-        self.k_cache = torch.zeros(self.n_layers, b, h, t, hd, **zeros)  # type: ignore[arg-type]
-        self.v_cache = torch.zeros(self.n_layers, b, h, t, hd, **zeros)  # type: ignore[arg-type]
-        self.cross_k = torch.zeros(self.n_layers, b, h, s, hd, **zeros)  # type: ignore[arg-type]
-        self.cross_v = torch.zeros(self.n_layers, b, h, s, hd, **zeros)  # type: ignore[arg-type]
-        self.cross_mask = torch.zeros(b, 1, 1, s, **zeros)  # type: ignore[arg-type]
+        self.k_cache = torch.zeros(self.n_layers, b, h, t, hd, device=dev, dtype=dt)
+        self.v_cache = torch.zeros(self.n_layers, b, h, t, hd, device=dev, dtype=dt)
+        self.cross_k = torch.zeros(self.n_layers, b, h, s, hd, device=dev, dtype=dt)
+        self.cross_v = torch.zeros(self.n_layers, b, h, s, hd, device=dev, dtype=dt)
+        self.cross_mask = torch.zeros(b, 1, 1, s, device=dev, dtype=dt)
         self.tok = torch.zeros(b, dtype=torch.long, device=dev)
         self.pos = torch.zeros(1, dtype=torch.long, device=dev)
         self.next_tok = torch.zeros(b, dtype=torch.long, device=dev)
@@ -109,8 +123,21 @@ class StaticDecoder(nn.Module):
         self.steps = torch.arange(t, device=dev)
 
     @torch.inference_mode()
+    def set_extra(self, ids: list[int]) -> None:
+        """Allow these token ids too (up to ``extra_slots``), until the next call."""
+        ids = ids[: self.extra_slots]
+        n, lo = len(ids), self.n_fixed
+        self.out_b[lo:] = float("-inf")
+        if n:
+            idx = torch.tensor(ids, dtype=torch.long, device=self.vocab_ids.device)
+            self.vocab_ids[lo : lo + n] = idx
+            self.out_w[lo : lo + n] = self.full_w.index_select(0, idx)
+            self.out_b[lo : lo + n] = self.full_b.index_select(0, idx)
+
+    @torch.inference_mode()
     def prepare(self, enc_out: torch.Tensor, enc_mask: torch.Tensor) -> None:
-        """Load the encoder output (B, S, d) and its 0/1 mask (B, S) into the cross-attention buffers."""
+        """Load the encoder output (B, S, d) and its 0/1 mask (B, S) into the cross-attention
+        buffers, and clear the self-attention cache."""
         bsz, s, _ = enc_out.shape
         if bsz != self.shape.batch or s > self.shape.max_src:
             raise ValueError(f"encoder output {tuple(enc_out.shape)} does not fit {self.shape}")
@@ -128,7 +155,9 @@ class StaticDecoder(nn.Module):
         self.k_cache.zero_()
         self.v_cache.zero_()
 
-    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
         return out.transpose(1, 2).reshape(q.shape[0], 1, self.d_model)
 
@@ -139,7 +168,9 @@ class StaticDecoder(nn.Module):
         bsz, h, hd = self.shape.batch, self.n_heads, self.head_dim
         x = F.embedding(self.tok.view(bsz, 1), self.embed) * self.embed_scale
         x = x + self.pos_table.index_select(0, self.pos).view(1, 1, -1)
-        self_mask = torch.where(self.steps <= self.pos, 0.0, float("-inf")).to(x.dtype).view(1, 1, 1, -1)
+        self_mask = (
+            torch.where(self.steps <= self.pos, 0.0, float("-inf")).to(x.dtype).view(1, 1, 1, -1)
+        )
         for i, ly in enumerate(self.layers):
             # self-attention
             res = x
@@ -177,7 +208,12 @@ class StaticDecoder(nn.Module):
 
 
 def _activation(name: str) -> nn.Module:
-    acts: dict[str, nn.Module] = {"relu": nn.ReLU(), "swish": nn.SiLU(), "silu": nn.SiLU(), "gelu": nn.GELU()}
+    acts: dict[str, nn.Module] = {
+        "relu": nn.ReLU(),
+        "swish": nn.SiLU(),
+        "silu": nn.SiLU(),
+        "gelu": nn.GELU(),
+    }
     if name not in acts:
         raise ValueError(f"unsupported activation {name!r}")
     return acts[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,6 +30,7 @@ class GreedyDecoder:
         max_tgt: int = 256,
         graphs: bool = True,
         check_every: int = 4,
+        extra_slots: int = 0,
     ) -> None:
         self.model = model.eval()
         self.family = family
@@ -36,12 +38,16 @@ class GreedyDecoder:
         self.shape = DecoderShape(batch=1, max_tgt=max_tgt, max_src=max_src)
         self.graphs = graphs and self.device.type == "cuda"
         self.check_every = check_every if self.device.type == "cuda" else 1
-        self.eos = int(model.config.eos_token_id)
+        cfg: Any = model.config
+        self.eos = int(cfg.eos_token_id)
+        self.extra_slots = extra_slots
         self._decoders: dict[object, tuple[StaticDecoder, GraphedStep | None]] = {}
 
-    def _decoder(self, key: object, vocab_ids: torch.Tensor | None) -> tuple[StaticDecoder, GraphedStep | None]:
+    def _decoder(
+        self, key: object, vocab_ids: torch.Tensor | None
+    ) -> tuple[StaticDecoder, GraphedStep | None]:
         if key not in self._decoders:
-            dec = StaticDecoder(self.model, self.family, self.shape, vocab_ids)
+            dec = StaticDecoder(self.model, self.family, self.shape, vocab_ids, self.extra_slots)
             graph = None
             if self.graphs:
                 dec.prepare(*self._encode([self.eos]))
@@ -66,12 +72,15 @@ class GreedyDecoder:
         *,
         vocab_key: object = None,
         vocab_ids: torch.Tensor | None = None,
+        extra_ids: Sequence[int] = (),
         ignore_eos: bool = False,
     ) -> list[int]:
         """Token ids after ``prefix``: greedy, up to ``max_new`` new tokens counting forced ones.
 
         ``prefix`` starts with the decoder start token; later entries are forced (e.g. the
-        target-language token). Generation stops after EOS (included) unless ``ignore_eos``.
+        target-language token). ``vocab_ids`` (built once per ``vocab_key``) restricts the
+        output; ``extra_ids`` are allowed for this call only (at most ``extra_slots``).
+        Generation stops after EOS (included) unless ``ignore_eos``.
         """
         if not prefix:
             raise ValueError("prefix must hold at least the decoder start token")
@@ -81,6 +90,8 @@ class GreedyDecoder:
         total = min(max_new, self.shape.max_tgt)
         dec, graph = self._decoder(vocab_key, vocab_ids)
         dec.prepare(*self._encode(src))
+        if self.extra_slots:
+            dec.set_extra(list(extra_ids))
         dec.tok.fill_(int(prefix[0]))
         dec.pos.zero_()
         run = graph.replay if graph is not None else dec.step
@@ -95,6 +106,9 @@ class GreedyDecoder:
                 continue
             got = dec.out_buf[0, checked : t + 1].tolist()
             if self.eos in got:
-                return list(prefix[1:]) + dec.out_buf[0, len(prefix) - 1 : checked + got.index(self.eos) + 1].tolist()
+                return (
+                    list(prefix[1:])
+                    + dec.out_buf[0, len(prefix) - 1 : checked + got.index(self.eos) + 1].tolist()
+                )
             checked = t + 1
         return list(prefix[1:]) + dec.out_buf[0, len(prefix) - 1 : total].tolist()
