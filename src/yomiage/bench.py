@@ -1,0 +1,217 @@
+"""`yomiage bench`: latency of each stage and of the whole pipeline.
+
+``--stage text|translate|voice`` hand off to those stages' own benchmarks;
+``--stage pipeline`` (the default) replays the bundled corpus through the overlapped
+pipeline (and, with ``--baseline``, through the old sequential design on the same
+models) and reports first-audio latency, a per-stage breakdown, the real-time factor,
+load time and peak memory. ``--json`` prints one object; ``--plot`` draws a waterfall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import platform
+import resource
+import sys
+from typing import Any
+
+from yomiage.config import Config
+from yomiage.records import Timeline
+from yomiage.timeline import first_audio_ms, percentile
+
+log = logging.getLogger(__name__)
+
+
+def hardware() -> str:
+    """CPU model name and core count (Linux /proc/cpuinfo, else platform)."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 0
+    return f"{name}, {cores} cores"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024.0 if sys.platform != "darwin" else peak / (1024.0 * 1024.0)
+
+
+def _pct(values: list[float]) -> dict[str, float | None]:
+    def r(v: float | None) -> float | None:
+        return None if v is None else round(v, 1)
+
+    return {"p50_ms": r(percentile(values, 50)), "p95_ms": r(percentile(values, 95)),
+            "max_ms": r(max(values) if values else None)}
+
+
+def summarize(timelines: list[Timeline]) -> dict[str, Any]:
+    """First-audio percentiles and the per-stage breakdown of a set of timelines."""
+    from yomiage.bench_pipeline import STAGES, stage_ms
+
+    lat = first_audio_ms(timelines)
+    per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
+    for tl in timelines:
+        if tl.first_audio_at is None:
+            continue
+        for name, ms in stage_ms(tl).items():
+            per_stage[name].append(ms)
+    stages = {}
+    for name, values in per_stage.items():
+        p = _pct(values)
+        stages[name] = {"p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"]}
+    return {**_pct(lat), "sentences": len(lat), "stages": stages}
+
+
+def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
+    """Run the pipeline benchmark (and the baseline when asked); returns the result."""
+    from yomiage.bench_pipeline import (
+        FORCED_RATIO,
+        StandInTranslator,
+        hf_baseline_translator,
+        load_bench_engines,
+        run_overlapped,
+        run_sequential,
+    )
+
+    eng = load_bench_engines(cfg, args.shape)
+    mode = "realtime" if args.realtime else "fast"
+    new = run_overlapped(cfg, eng, args.realtime)
+    result: dict[str, Any] = summarize(new.timelines)
+    result.update({
+        "stage": "pipeline", "mode": mode,
+        "rtf": round(new.busy_s / new.audio_s, 3) if new.audio_s else None,
+        "audio_s": round(new.audio_s, 2), "wall_s": round(new.wall_s, 2),
+        "load_s": round(eng.load_s, 3),
+        "engines": {"translator": eng.info.get("engine"), "voice": eng.voice.name},
+        "models": {"translation": eng.info.get("model"), "voice": eng.voice.name},
+        "weights": eng.info.get("weights", "real"),
+        "device": eng.info.get("device"),
+        "translator": eng.info,
+        "options": {"source_lang": cfg.source_lang, "target_lang": cfg.target_lang,
+                    "voice": cfg.voice, "threads": cfg.threads, "beam_size": cfg.beam_size,
+                    "compute_type": cfg.compute_type, "speed": cfg.speed,
+                    "max_clause_chars": cfg.max_clause_chars},
+        "hardware": hardware(), "date": dt.datetime.now(dt.timezone.utc).isoformat(
+            timespec="seconds"),
+        "timelines": new.timelines,
+    })
+    if args.baseline:
+        if eng.hf_dir is None:
+            result["baseline"] = {"skipped": "no Transformers checkpoint of this model here "
+                                             "(run with --shape for a random-weight one)"}
+        else:
+            hf = hf_baseline_translator(eng.hf_dir, FORCED_RATIO, cfg.threads or 2)
+            hf.warmup()
+            old_tr = StandInTranslator(hf, cfg.target_lang)
+            old = run_sequential(cfg, eng, old_tr, args.realtime)
+            base = summarize(old.timelines)
+            base["design"] = ("sequential: Transformers generate, whole-sentence synthesis, "
+                              "no overlap")
+            base["rtf"] = round(old.busy_s / old.audio_s, 3) if old.audio_s else None
+            p_new, p_old = result["p50_ms"], base["p50_ms"]
+            base["ratio_p50"] = round(p_old / p_new, 2) if p_new and p_old else None
+            base["timelines"] = old.timelines
+            result["baseline"] = base
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    return result
+
+
+def _without_timelines(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _without_timelines(v) for k, v in obj.items() if k != "timelines"}
+    return obj
+
+
+def format_pipeline(res: dict[str, Any]) -> str:
+    """The human-readable report of :func:`bench_pipeline`."""
+    def ms(v: Any) -> str:
+        return "–" if v is None else f"{v:.0f} ms"
+
+    lines = [
+        f"pipeline ({res['mode']} replay, {res['sentences']} sentences) on {res['hardware']}, "
+        f"{res['date']}",
+        f"  translation: {res['translator'].get('engine')} {res['models']['translation']} "
+        f"on {res['device']} [{res['weights']}]; voice: {res['models']['voice']}",
+        f"  first audio: P50 {ms(res['p50_ms'])}  P95 {ms(res['p95_ms'])}  "
+        f"max {ms(res['max_ms'])}",
+        "  stages (P50 / P95): " + ", ".join(
+            f"{k} {ms(v['p50_ms'])}/{ms(v['p95_ms'])}" for k, v in res["stages"].items()
+            if v["p50_ms"] is not None),
+        f"  real-time factor {res['rtf']}  (audio {res['audio_s']} s); load {res['load_s']} s; "
+        f"peak RSS {res['peak_rss_mb']} MB",
+    ]
+    base = res.get("baseline")
+    if base and "skipped" in base:
+        lines.append(f"  baseline skipped: {base['skipped']}")
+    elif base:
+        lines.append(f"  old design ({base['design']}): first audio P50 {ms(base['p50_ms'])} "
+                     f"P95 {ms(base['p95_ms'])}, RTF {base['rtf']} → "
+                     f"{base['ratio_p50']}× lower P50 now")
+    return "\n".join(lines)
+
+
+def _other_stage(stage: str, args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
+    if stage == "text":
+        from yomiage.bench_text import bench_text  # type: ignore[import-not-found,unused-ignore]
+
+        return dict(bench_text(args.input, args.repeat))
+    if stage == "translate":
+        from yomiage.bench_translate import (  # type: ignore[import-not-found,unused-ignore]
+            bench_translate,
+        )
+
+        return dict(bench_translate(args.shape or "marian", cfg.device, args.repeat,
+                                    args.baseline))
+    from yomiage.bench_voice import bench_voice  # type: ignore[import-not-found,unused-ignore]
+
+    engines = None if cfg.voice == "auto" else [cfg.voice]
+    return dict(bench_voice(engines, args.repeat))
+
+
+def run_bench(args: argparse.Namespace, cfg: Config) -> int:
+    """`yomiage bench`: run the chosen stage(s), print a report or one JSON object."""
+    stages = ["text", "translate", "voice", "pipeline"] if args.stage == "all" else [args.stage]
+    results: dict[str, Any] = {}
+    for stage in stages:
+        try:
+            if stage == "pipeline":
+                results[stage] = bench_pipeline(args, cfg)
+            else:
+                results[stage] = _other_stage(stage, args, cfg)
+        except ImportError as exc:
+            log.error("bench %s is not available: %s", stage, exc)
+            return 2
+    if args.plot and "pipeline" in results:
+        from yomiage.bench_plot import plot_waterfall
+
+        res = results["pipeline"]
+        base = res.get("baseline") or {}
+        plot_waterfall(args.plot, res["timelines"], base.get("timelines"),
+                       title=f"first audio, {res['mode']} replay — {res['models']['translation']}"
+                             f" + {res['models']['voice']}")
+    clean = {k: _without_timelines(v) for k, v in results.items()}
+    if args.json:
+        out = clean[stages[0]] if len(stages) == 1 else clean
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
+    else:
+        for stage in stages:
+            if stage == "pipeline":
+                sys.stdout.write(format_pipeline(clean[stage]) + "\n")
+            else:
+                sys.stdout.write(f"{stage}: {json.dumps(clean[stage], ensure_ascii=False)}\n")
+    return 0

@@ -1,0 +1,386 @@
+"""The whole-pipeline benchmark: replay a fixed corpus, time every sentence.
+
+Two designs run on the same engines: the overlapped :class:`~yomiage.pipeline.Pipeline`
+and the old one (one sentence at a time: translate with Transformers ``generate``,
+synthesize the whole sentence, then play it). Replay modes:
+
+* ``fast`` (default): closed loop, as fast as the pipeline allows without a backlog —
+  each line is released as soon as the previous sentence has been fully handed to the
+  sink, so every latency is a pure processing latency;
+* ``realtime``: lines arrive at an agent's pace (text at ~60 tokens/s, tools take
+  seconds) and play on a sink that keeps a real device's clock; latencies include any
+  waiting behind earlier speech.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from yomiage.events import RawLine
+from yomiage.records import Timeline
+
+log = logging.getLogger(__name__)
+
+CORPUS = ("sample_session.ndjson", "bench_refactor.ndjson")
+AGENT_CHARS_PER_SECOND = 240.0  # ~60 tokens/s of streamed text
+TOOL_SECONDS = 1.5  # a tool result arrives this long after its call
+OTHER_LINE_SECONDS = 0.01
+
+# Stand-in Japanese for the voice when the translator has random weights (its output is
+# noise): natural text of the length a real translation would have.
+_JA_POOL = (
+    "まず失敗しているテストを確認します。エラーによると、タイムゾーン付きの日時を解析できて"
+    "いません。正規表現が末尾のゼットしか受け付けていないのが原因です。標準ライブラリの関数に"
+    "置き換えれば、オフセット付きの形式も正しく扱えます。テストはすべて成功しました。変更点は"
+    "次のとおりです。接続はすべて共有プールから借りるようにしました。本番に反映する前に、二つ"
+    "の点を確認してください。ステージング環境では接続数の上限に注意が必要です。"
+)
+JA_CHARS_PER_EN_CHAR = 0.45
+
+
+def corpus_lines() -> list[tuple[str, list[bytes]]]:
+    """The bundled sessions as (name, lines)."""
+    out = []
+    for name in CORPUS:
+        data = (resources.files("yomiage") / "data" / name).read_bytes()
+        out.append((name, data.splitlines()))
+    return out
+
+
+def line_delay(data: bytes) -> float:
+    """Seconds an agent takes to produce this line after the previous one (a model)."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return OTHER_LINE_SECONDS
+    if not isinstance(obj, dict):
+        return OTHER_LINE_SECONDS
+    kind = obj.get("type")
+    if kind == "stream_event":
+        delta = (obj.get("event") or {}).get("delta") or {}
+        text = delta.get("text") or delta.get("partial_json") or ""
+        return max(OTHER_LINE_SECONDS, len(text) / AGENT_CHARS_PER_SECOND)
+    if kind == "user":
+        return TOOL_SECONDS
+    if kind in ("assistant", "message"):
+        msg = obj.get("message") or {}
+        text = "".join(str(b.get("text", "")) for b in msg.get("content") or []
+                       if isinstance(b, dict))
+        return max(OTHER_LINE_SECONDS, len(text) / AGENT_CHARS_PER_SECOND)
+    return OTHER_LINE_SECONDS
+
+
+def schedule(lines: Sequence[bytes]) -> list[float]:
+    """Arrival offsets (seconds from the start) of each line at an agent's pace.
+
+    In partial mode the full assistant line repeats streamed text, so it costs no time.
+    """
+    partial = any(b'"type":"stream_event"' in ln for ln in lines)
+    t, out = 0.0, []
+    for data in lines:
+        is_full = data.startswith(b'{"type":"assistant"')
+        t += OTHER_LINE_SECONDS if partial and is_full else line_delay(data)
+        out.append(t)
+    return out
+
+
+def replay(lines: Sequence[bytes], *, realtime: bool, gate: Any = None) -> Iterator[RawLine]:
+    """Yield the lines as RawLines.
+
+    ``realtime``: at their scheduled times; ``read_at`` is the scheduled time even when
+    the consumer pulls late (the line was there). Otherwise as soon as ``gate()``
+    returns (closed loop), stamped when released.
+    """
+    offsets = schedule(lines) if realtime else [0.0] * len(lines)
+    start = time.perf_counter()
+    for n, (data, off) in enumerate(zip(lines, offsets, strict=True), start=1):
+        if realtime:
+            due = start + off
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            yield RawLine(n, data, due)
+        else:
+            if gate is not None:
+                gate()
+            yield RawLine(n, data, time.perf_counter())
+
+
+class StandInTranslator:
+    """Runs a random-weight engine for its timing, returns stand-in target text.
+
+    Random weights emit noise; the voice should get text of a real translation's length.
+    """
+
+    def __init__(self, inner: Any, target_lang: str) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", "random")
+        self.target_lang = target_lang
+
+    def translate(self, text: str, src: str, tgt: str) -> str:
+        """Translate (for the time it takes), then return stand-in text."""
+        self.inner.translate(text, src, tgt)
+        return stand_in(text, tgt)
+
+    def translate_batch(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        """Batch form of :meth:`translate`."""
+        self.inner.translate_batch(list(texts), src, tgt)
+        return [stand_in(t, tgt) for t in texts]
+
+    def warmup(self) -> None:
+        """Warm the inner engine."""
+        self.inner.warmup()
+
+    def describe(self) -> dict[str, object]:
+        """The inner engine's description, labelled."""
+        info = dict(self.inner.describe()) if hasattr(self.inner, "describe") else {}
+        info["weights"] = "random weights, real shape"
+        return info
+
+
+def stand_in(text: str, lang: str) -> str:
+    """Target-language text about as long as a translation of ``text`` would be."""
+    if lang != "ja":
+        return text
+    n = max(4, math.ceil(len(text) * JA_CHARS_PER_EN_CHAR))
+    pool = _JA_POOL * (1 + n // len(_JA_POOL))
+    start = (len(text) * 7) % len(_JA_POOL)
+    piece = (pool + pool)[start:start + n].strip("。")
+    return piece + "。"
+
+
+@dataclass
+class DesignRun:
+    """Timelines of one design over the corpus, with its busy time."""
+
+    design: str
+    timelines: list[Timeline] = field(default_factory=list)
+    wall_s: float = 0.0
+    busy_s: float = 0.0
+    audio_s: float = 0.0
+
+
+def hf_baseline_translator(hf_dir: Path, forced_ratio: float, threads: int) -> Any:
+    """The old design's translator: Transformers ``generate`` (greedy) on ``hf_dir``,
+    output length forced to ``forced_ratio`` × input tokens like the CTranslate2 run."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    torch.set_num_threads(max(1, threads))
+    tokenizer = AutoTokenizer.from_pretrained(str(hf_dir))
+    model = AutoModelForSeq2SeqLM.from_pretrained(str(hf_dir)).eval()
+
+    class _HF:
+        name = "transformers-generate"
+
+        def translate(self, text: str, src: str, tgt: str) -> str:
+            batch = tokenizer([text], return_tensors="pt")
+            n = max(1, round(batch["input_ids"].shape[1] * forced_ratio))
+            with torch.inference_mode():
+                out = model.generate(**batch, max_new_tokens=n, min_new_tokens=n,
+                                     num_beams=1, do_sample=False)
+            return str(tokenizer.decode(out[0], skip_special_tokens=True))
+
+        def translate_batch(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+            return [self.translate(t, src, tgt) for t in texts]
+
+        def warmup(self) -> None:
+            self.translate("Warm up the model with one sentence.", "en", "ja")
+
+    return _HF()
+
+
+FORCED_RATIO = 1.2
+"""Random weights: output tokens = input tokens × this (en→ja subword ratio, roughly)."""
+
+
+@dataclass
+class BenchEngines:
+    """Engines for a benchmark run and how they were obtained."""
+
+    translator: Any
+    voice: Any
+    load_s: float
+    info: dict[str, Any]
+    hf_dir: Path | None = None
+    """Transformers checkpoint of the same model, for the old design's translator."""
+
+
+def corpus_text() -> list[str]:
+    """The assistant prose of the corpus (SentencePiece training text for random models)."""
+    out: list[str] = []
+    for _, lines in corpus_lines():
+        for data in lines:
+            try:
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                continue
+            msg = obj.get("message") if isinstance(obj, dict) else None
+            if isinstance(msg, dict) and msg.get("role") == "assistant":
+                out += [str(b.get("text", "")) for b in msg.get("content") or []
+                        if isinstance(b, dict) and b.get("type") == "text"]
+    return [ln for t in out for ln in t.splitlines() if ln.strip()]
+
+
+def random_model(shape: str, cache_dir: str) -> tuple[Path, Path]:
+    """A random-weight model of ``shape`` (built once, then reused): (hf_dir, ct2_dir)."""
+    from yomiage.translate.random_models import build_model
+
+    root = Path(cache_dir).expanduser() / "bench-models" / shape
+    hf, ct2 = root / "hf", root / "ct2"
+    if (ct2 / "model.bin").is_file() and (hf / "config.json").is_file():
+        return hf, ct2
+    log.warning("building a random-weight %s model for timing in %s (once)", shape, root)
+    text = corpus_text() * 20
+    return build_model(shape, text, root)
+
+
+def load_bench_engines(cfg: Any, shape: str | None) -> BenchEngines:
+    """Translator + voice for the bench: the installed model, or (no model, or ``shape``
+    given) a random-weight model of that real shape with forced output length."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from yomiage.models import ModelNotAvailable
+    from yomiage.narrator import _load_voice
+    from yomiage.translate import describe, load_translator
+    from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
+    from yomiage.translate.guard import GuardedTranslator
+
+    hf_dir: Path | None = None
+    installed: Any = None
+    if shape is None:
+        try:
+            installed = load_translator(cfg, warmup=False)
+        except ModelNotAvailable as exc:
+            log.warning("%s; timing a random-weight model of the real shape instead", exc)
+            shape = "marian"
+    if shape is not None:
+        hf_dir, ct2_dir = random_model(shape, cfg.cache_dir)
+
+    def translator() -> Any:
+        if shape is None:
+            installed.warmup()
+            return installed
+        engine = CT2Translator(
+            ct2_dir, name=f"{shape} (random weights, real shape)", device=cfg.device,
+            compute_type=cfg.compute_type, threads=cfg.threads,
+            options=DecodeOptions(beam_size=cfg.beam_size, forced_ratio=FORCED_RATIO),
+            pair=(cfg.source_lang, cfg.target_lang))
+        wrapped = StandInTranslator(GuardedTranslator(engine), cfg.target_lang)
+        wrapped.describe = engine.describe  # type: ignore[method-assign]
+        wrapped.warmup()
+        return wrapped
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fut_t = pool.submit(translator)
+        fut_v = pool.submit(_load_voice, cfg, cfg.target_lang)
+        tr, voice = fut_t.result(), fut_v.result()
+    load_s = time.perf_counter() - started
+    info = dict(describe(tr))
+    if shape is not None:
+        info["weights"] = "random weights, real shape"
+        info["shape"] = shape
+        info["forced_ratio"] = FORCED_RATIO
+    return BenchEngines(tr, voice, load_s, info, hf_dir)
+
+
+def _timed_pipeline(cfg: Any, eng: BenchEngines, lines: list[bytes], realtime: bool) -> Any:
+    from yomiage.audio import open_sink
+    from yomiage.pipeline import Pipeline, PipelineOptions, sentences_from_lines
+    from yomiage.textflow import TextFlow
+
+    sink = open_sink("timing" if realtime else "null", eng.voice.sample_rate)
+    pipe = Pipeline(PipelineOptions.from_config(cfg, live=False), eng.translator, eng.voice,
+                    sink)
+    gate = None if realtime else pipe.wait_idle
+    with sink:
+        return pipe.run(sentences_from_lines(replay(lines, realtime=realtime, gate=gate),
+                                             TextFlow(cfg)))
+
+
+def run_overlapped(cfg: Any, eng: BenchEngines, realtime: bool) -> DesignRun:
+    """The current design over the whole corpus (lag control off: every sentence counts)."""
+    run = DesignRun("overlapped")
+    for _, lines in corpus_lines():
+        report = _timed_pipeline(cfg, eng, lines, realtime)
+        run.timelines += report.timelines
+        run.wall_s += report.wall_s
+    _totals(run)
+    return run
+
+
+def run_sequential(cfg: Any, eng: BenchEngines, translator: Any, realtime: bool) -> DesignRun:
+    """The old design: per whole sentence, translate → synthesize all → play, no overlap."""
+    import numpy as np
+
+    from yomiage.audio import open_sink
+    from yomiage.pipeline import sentences_from_lines
+    from yomiage.records import AudioChunk
+    from yomiage.textflow import TextFlow
+
+    run = DesignRun("sequential")
+    clock = time.perf_counter
+    for _, lines in corpus_lines():
+        sink = open_sink("timing" if realtime else "null", eng.voice.sample_rate)
+        started = clock()
+        with sink:
+            flow = TextFlow(cfg)
+            for s in sentences_from_lines(replay(lines, realtime=realtime), flow):
+                tl = Timeline(seq=s.seq, text=s.text, read_at=s.read_at,
+                              segmented_at=s.segmented_at or None)
+                tl.extra["translate_start"] = clock()
+                text = translator.translate(s.text, cfg.source_lang, cfg.target_lang)
+                tl.translated_at = tl.extra["synth_start"] = clock()
+                tl.translation = text
+                chunks = list(eng.voice.stream(text))
+                tl.extra["synth_end"] = tl.extra["first_chunk_at"] = clock()
+                if chunks:
+                    whole = AudioChunk(np.concatenate([c.samples for c in chunks]),
+                                       chunks[0].sample_rate)
+                    tl.first_audio_at = clock()
+                    sink.write(whole)
+                    tl.audio_seconds = whole.duration
+                    sink.drain()  # the old design played each sentence to the end
+                run.timelines.append(tl)
+        run.wall_s += clock() - started
+    _totals(run)
+    return run
+
+
+def _totals(run: DesignRun) -> None:
+    for tl in run.timelines:
+        e = tl.extra
+        if tl.translated_at is not None and isinstance(e.get("translate_start"), float):
+            run.busy_s += tl.translated_at - float(e["translate_start"])  # type: ignore[arg-type]
+        if isinstance(e.get("synth_end"), float) and isinstance(e.get("synth_start"), float):
+            run.busy_s += float(e["synth_end"]) - float(e["synth_start"])  # type: ignore[arg-type]
+        run.audio_s += tl.audio_seconds
+
+
+STAGES = ("segment", "queue_wait", "translate", "synth_wait", "first_chunk", "handoff")
+
+
+def stage_ms(tl: Timeline) -> dict[str, float]:
+    """Per-stage durations (ms) of one sentence's path to its first audio."""
+    e = tl.extra
+    marks: list[tuple[str, Any]] = [
+        ("segment", tl.segmented_at), ("queue_wait", e.get("translate_start")),
+        ("translate", tl.translated_at), ("synth_wait", e.get("synth_start")),
+        ("first_chunk", e.get("first_chunk_at")), ("handoff", tl.first_audio_at)]
+    out: dict[str, float] = {}
+    prev: float | None = tl.read_at
+    for name, t in marks:
+        if isinstance(t, float) and prev is not None:
+            out[name] = (t - prev) * 1000.0
+            prev = t
+    return out
