@@ -100,7 +100,6 @@ def pulse_env() -> Iterator[dict[str, str]]:
         "--high-priority=false", f"--log-target=file:{log_path}",
         f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1",
         f"--load=module-null-sink sink_name={SINK} rate={RATE} channels=1 format=s16le",
-        f"--load=module-default-device-restore",
     ]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)

@@ -25,7 +25,7 @@ from yomiage.records import AudioChunk
 
 
 def sine(freq: float, seconds: float, rate: int, amp: float = 0.5, phase: float = 0.0):
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     return (amp * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
 
 
