@@ -279,14 +279,6 @@ def test_engine_error_on_one_sentence_is_reported_and_the_rest_go_on(
     assert any("model exploded" in r.getMessage() for r in caplog.records)
 
 
-def test_max_sentences_keeps_the_first_n_of_each_reply() -> None:
-    s = make_sentences(["a one.", "a two.", "a three."], turn=0) + \
-        make_sentences(["b one.", "b two."], turn=1, start=3)
-    report, _ = run(s, max_sentences=2)
-    assert [t.text for t in report.timelines] == ["a one.", "a two.", "b one.", "b two."]
-    assert report.limited == 1
-
-
 def test_abort_stops_sound_at_once_and_returns() -> None:
     voice = FakeVoice(chunks=4, chunk_s=0.25)
     sink = FakeSink(realtime=True)

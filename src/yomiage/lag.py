@@ -4,15 +4,16 @@ An agent writes faster than anyone speaks. During live playback the pipeline kee
 unspoken speech (pending sentences' estimated duration + audio the sink has not played)
 under ``max_lag`` seconds by dropping the oldest pending sentences and saying so, once,
 in the listener's language. Files never skip. These are plain functions and a small
-policy object; the pipeline owns the queues and the locking.
+policy object; the pipeline owns the queues and the locking. (``max_sentences`` and
+``skip_code_heavy`` are applied earlier, by the text half: see textflow.py.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from yomiage.records import Sentence, SentenceKind
+from yomiage.records import Sentence
 
 # Speaking rate at speed 1.0, in characters of *source* text per second. Used only to
 # estimate how long a sentence that is not synthesized yet will take to say.
@@ -94,22 +95,3 @@ class LagPolicy:
             drop += 1
         return drop
 
-
-@dataclass
-class ReplyLimiter:
-    """Keeps only the first ``max_sentences`` prose sentences of each reply (0 = all).
-
-    A reply is everything the assistant says in one user turn. Notices (errors, skips)
-    always pass.
-    """
-
-    max_sentences: int
-    _counts: dict[int, int] = field(default_factory=dict)
-
-    def allow(self, sentence: Sentence) -> bool:
-        """True when ``sentence`` should be spoken."""
-        if self.max_sentences <= 0 or sentence.kind is SentenceKind.NOTICE:
-            return True
-        seen = self._counts.get(sentence.turn, 0)
-        self._counts[sentence.turn] = seen + 1
-        return seen < self.max_sentences

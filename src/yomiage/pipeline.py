@@ -30,7 +30,7 @@ from typing import Any
 
 from yomiage.audio.base import Sink
 from yomiage.config import Config
-from yomiage.lag import LagPolicy, ReplyLimiter, estimate_seconds, skip_notice
+from yomiage.lag import LagPolicy, estimate_seconds, skip_notice
 from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
 from yomiage.translate.base import Translator
 from yomiage.tts.base import Voice
@@ -51,7 +51,6 @@ class PipelineOptions:
     """Real-time playback of a live stream: lag control and interruption apply."""
     max_lag: float = 12.0
     interrupt: bool = True
-    max_sentences: int = 0
     speed: float = 1.0
     max_pending: int = 1024
     """Non-live runs: the reader waits while this many sentences are queued."""
@@ -63,8 +62,7 @@ class PipelineOptions:
     def from_config(cls, cfg: Config, live: bool) -> PipelineOptions:
         """Options for ``cfg``; ``live`` = real-time playback of a live stream."""
         return cls(source_lang=cfg.source_lang, target_lang=cfg.target_lang, live=live,
-                   max_lag=cfg.max_lag, interrupt=cfg.interrupt,
-                   max_sentences=cfg.max_sentences, speed=cfg.speed)
+                   max_lag=cfg.max_lag, interrupt=cfg.interrupt, speed=cfg.speed)
 
 
 @dataclass
@@ -74,8 +72,6 @@ class RunReport:
     timelines: list[Timeline]
     wall_s: float
     interrupted: bool = False
-    limited: int = 0
-    """Sentences left out by max_sentences."""
     load_s: float = 0.0
     """Model load + warm-up time (filled in by whoever loaded the engines)."""
 
@@ -140,7 +136,6 @@ class Pipeline:
         self.sink = sink
         self._lag = LagPolicy(options.max_lag if options.live else 0.0,
                               options.source_lang, options.speed)
-        self._limiter = ReplyLimiter(options.max_sentences)
         self._pending = _Pending()
         self._translated: queue.Queue[Any] = queue.Queue(maxsize=options.translated_queue)
         self._audio: queue.Queue[Any] = queue.Queue(maxsize=options.audio_queue)
@@ -154,7 +149,6 @@ class Pipeline:
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
         self._timelines: list[Timeline] = []
-        self._limited = 0
 
     # ----------------------------------------------------------------- public API
     def run(self, sentences: Iterable[Sentence]) -> RunReport:
@@ -187,7 +181,7 @@ class Pipeline:
                 t.join(1.0)
         with self._lock:
             timelines = sorted(self._timelines, key=lambda t: (t.read_at, t.seq))
-        return RunReport(timelines, time.perf_counter() - started, interrupted, self._limited)
+        return RunReport(timelines, time.perf_counter() - started, interrupted)
 
     def abort(self) -> None:
         """Stop at once: silence the sink, drop everything queued, end the stages."""
@@ -228,9 +222,6 @@ class Pipeline:
         if opts.live and opts.interrupt and self._turn is not None and sentence.turn > self._turn:
             self._cut("interrupted")
         self._turn = sentence.turn if self._turn is None else max(self._turn, sentence.turn)
-        if not self._limiter.allow(sentence):
-            self._limited += 1
-            return
         tl = Timeline(seq=sentence.seq, text=sentence.text, read_at=sentence.read_at,
                       segmented_at=sentence.segmented_at or None)
         if sentence.kind is not SentenceKind.PROSE:
