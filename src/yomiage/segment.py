@@ -184,6 +184,7 @@ class Segmenter:
         while j < n and buf[j] in _ASCII_TERM + _CJK_TERM + "…":
             cjk = cjk or buf[j] in _CJK_TERM
             j += 1
+        inside = self._depth > 0
         depth = self._depth
         while j < n and buf[j] in _CLOSERS:
             if buf[j] in _CLOSE_Q:
@@ -191,7 +192,7 @@ class Segmenter:
             j += 1
         if j == n and not final:
             return None
-        if depth > 0:
+        if inside:  # 「それは。」です: a quoted sentence does not end the outer one
             self._depth = depth
             return -j
         self._depth = depth

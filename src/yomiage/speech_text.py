@@ -71,6 +71,8 @@ _EMPH = re.compile(r"\*\*|__|~~")
 _LEAD = re.compile(r"[(\"'“‘*_~]+")
 _TRAIL = re.compile(r"[.,;:!?)\"'”’*_~]+$")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_ESC_BASE = 0xE100  # private-use stand-ins for backslash-escaped punctuation
+_ESC_RE = re.compile("[\ue100-\ue17f]")
 _EXT = re.compile(r"^[\w@+-][\w.@+-]*\.[A-Za-z][A-Za-z0-9_+-]{0,9}$")
 _ROOTED = re.compile(r"^(?:~?/|\.{1,2}[/\\]|[A-Za-z]:[\\/])")
 _SEP = re.compile(r"[/\\]+")
@@ -107,7 +109,19 @@ def _shorten(core: str) -> str:
     return core
 
 
+_WINDOWS = re.compile(r"[A-Za-z]:\\|\\[A-Za-z0-9]")
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return chr(_ESC_BASE + ord(m.group(1)))
+
+
 def _word(w: str) -> str:
+    if "&" in w and ";" in w:
+        w = html.unescape(w)
+    escaped = "\\" in w and not _WINDOWS.search(w)
+    if escaped:  # \* and friends: literal characters, hidden from the rules below
+        w = _ESCAPE.sub(_unescape, w)
     if "**" in w or "__" in w or "~~" in w:
         w = _EMPH.sub("", w)
     lead = ""
@@ -120,13 +134,10 @@ def _word(w: str) -> str:
         trail, w = m.group().translate(_NO_EMPH), w[: m.start()]
     if "/" in w or "\\" in w or w.startswith("www."):
         w = _shorten(w)
-    if "\\" in w:
-        w = _ESCAPE.sub(r"\1", w)
-    if "&" in w and ";" in w:
-        w = html.unescape(w)
     if _ROBOT in w:
         w = w.replace(_ROBOT, "")
-    return lead + w + trail
+    w = lead + w + trail
+    return _ESC_RE.sub(lambda m: chr(ord(m.group()) - _ESC_BASE), w) if escaped else w
 
 
 _NO_EMPH = str.maketrans("", "", "*_~")
@@ -262,6 +273,8 @@ def classify(s: str, complete: bool) -> tuple[str, int] | None:
         m = _HEADING.match(rest)
         if m and (m.end() < len(rest) or complete):
             return ("heading", k + m.end())
+        if m and not complete:
+            return None
         if not complete and rest == "#" * len(rest) and len(rest) <= 6:
             return None
     if c == "|":
