@@ -49,8 +49,8 @@ def chunked(text: str, cuts: list[int], max_chars: int = 120) -> list[str]:
         (f"Use the {PROTECT_OPEN}?{PROTECT_CLOSE} operator. Ok.", ["Use the ? operator.", "Ok."]),
         (f"Call {PROTECT_OPEN}time.sleep(1.05). x{PROTECT_CLOSE} now.",
          ["Call time.sleep(1.05). x now."]),
-        ("The dates render as 2024年1月5日. テストも通りました", ["The dates render as 2024年1月5日.",
-                                                           "テストも通りました"]),
+        ("The dates render as 2024年1月5日. テストも通りました",
+         ["The dates render as 2024年1月5日.", "テストも通りました"]),
     ],
 )
 def test_rules(text: str, sentences: list[str]) -> None:
@@ -95,8 +95,8 @@ def test_find_sentence_end() -> None:
 
 
 ALPHABET = st.sampled_from(
-    list("abc XY.!?,;:\n") + ["e.g.", "3.14", "...", "…", "。", "「", "」", "、", "Dr.", "etc.",
-                              '"', ")", PROTECT_OPEN, PROTECT_CLOSE, "  ", "日本"]
+    [*"abc XY.!?,;:\n", "e.g.", "3.14", "...", "…", "。", "「", "」", "、", "Dr.", "etc.",
+     '"', ")", PROTECT_OPEN, PROTECT_CLOSE, "  ", "日本"]
 )
 
 

@@ -43,7 +43,7 @@ class TranslationCache:
                     " out TEXT, PRIMARY KEY (model, src, tgt, text))"
                 )
                 self._db.commit()
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, OSError) as exc:
                 log.warning("translation cache %s unusable (%s); keeping it in memory only",
                             path, exc)
                 self._db = None

@@ -160,21 +160,30 @@ class CT2Translator:
         return {"max_decoding_length": math.ceil(n_in * opts.max_ratio) + opts.max_extra}
 
     def generate(self, texts: Sequence[str], src: str, tgt: str) -> list[list[str]]:
-        """Output token strings for each text (language tokens included), in order."""
+        """Output token strings for each text (language tokens included), in order.
+
+        Texts whose length limits differ run as separate batches, so each text gets its
+        own limit (CTranslate2 applies one limit to a whole batch).
+        """
         batch = [self.tokenizer.encode(t, src, tgt) for t in texts]
         prefix = self.tokenizer.target_prefix(tgt)
-        # The prefix token counts toward the length limits.
-        extra = 1 if prefix else 0
-        limits = self._limits(max(len(b) for b in batch))
-        limits = {k: v + extra for k, v in limits.items()}
-        results = self._model.translate_batch(
-            batch,
-            target_prefix=[prefix] * len(batch) if prefix else None,
-            beam_size=self.options.beam_size,
-            use_vmap=self.vmap_target == tgt,
-            **limits,
-        )
-        return [r.hypotheses[0] for r in results]
+        extra = 1 if prefix else 0  # the prefix token counts toward the limits
+        groups: dict[tuple[tuple[str, int], ...], list[int]] = {}
+        for i, tokens in enumerate(batch):
+            limits = tuple(sorted((k, v + extra) for k, v in self._limits(len(tokens)).items()))
+            groups.setdefault(limits, []).append(i)
+        out: list[list[str]] = [[] for _ in batch]
+        for limits, members in groups.items():
+            results = self._model.translate_batch(
+                [batch[i] for i in members],
+                target_prefix=[prefix] * len(members) if prefix else None,
+                beam_size=self.options.beam_size,
+                use_vmap=self.vmap_target == tgt,
+                **dict(limits),
+            )
+            for i, result in zip(members, results, strict=True):
+                out[i] = result.hypotheses[0]
+        return out
 
     def translate(self, text: str, src: str, tgt: str) -> str:
         """Translate one sentence (no passthrough or protection here: see guard.py)."""

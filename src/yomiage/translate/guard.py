@@ -52,10 +52,13 @@ class GuardedTranslator:
 
     def _plan(self, text: str, src: str, tgt: str) -> Protected | None:
         """The protected text to translate, or None when ``text`` should pass through."""
-        if src == tgt or not text.strip() or is_in_language(text, tgt, src):
+        if src == tgt or not text.strip():
             return None
         plan = protect(text) if self.protect_spans else Protected(text, ())
-        return None if plan.only_placeholders else plan
+        # Judge the language on what is left once code, paths and numbers are set aside.
+        if plan.only_placeholders or is_in_language(plan.text, tgt, src):
+            return None
+        return plan
 
     def translate(self, text: str, src: str, tgt: str) -> str:
         """The translation of ``text``, or ``text`` itself when it needs none."""

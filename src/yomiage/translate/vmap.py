@@ -44,7 +44,10 @@ def _scripts(token: str) -> set[str]:
 
 
 def _acronym(token: str) -> bool:
+    """Short upper-case ASCII (API, CPU, v2) or a single ASCII letter."""
     core = token.lstrip("▁")
+    if len(core) == 1:
+        return core.isascii() and core.isalpha()
     return 0 < len(core) <= 6 and core.isascii() and core.isalnum() and core.upper() == core
 
 
@@ -52,8 +55,9 @@ def vmap_tokens(vocabulary: Iterable[str], tgt: str, lang_token: str | None = No
     """Target-vocabulary tokens always allowed when translating into ``tgt``.
 
     Keeps tokens made only of the target's script(s), tokens with no letters
-    (digits, punctuation, the word marker), short upper-case ASCII (API, CPU, v2) for
-    non-Latin targets, the special tokens and the target's language token.
+    (digits, punctuation, the word marker), short upper-case ASCII (API, CPU, v2) and
+    single ASCII letters for non-Latin targets, the special tokens and the target's
+    language token.
     """
     allowed = _ALLOWED[SCRIPTS[tgt]]
     latin_target = SCRIPTS[tgt] == "Latin"
@@ -79,21 +83,13 @@ def _looks_special(token: str) -> bool:
 
 
 def vmap_lines(vocabulary: list[str], tgt: str, lang_token: str | None = None) -> list[str]:
-    """Lines of a vmap.txt: the always-allowed set, plus copy rules for Latin tokens.
+    """Lines of a vmap.txt: one line, the always-allowed set.
 
-    A copy rule ``tok\\ttok`` lets a Latin word of the source (a name, an acronym) appear
-    in a non-Latin output only when the source contains it.
+    No per-source-token rules: CTranslate2 4.8 fails ("vector::_M_range_check") when the
+    candidate set of a call is smaller than that of the call before, which source rules
+    cause. A constant set avoids it; Latin words stay spellable through single letters.
     """
-    fixed = vmap_tokens(vocabulary, tgt, lang_token)
-    lines = ["\t" + " ".join(fixed)]
-    if SCRIPTS[tgt] != "Latin":
-        fixed_set = set(fixed)
-        for token in vocabulary:
-            if token in fixed_set or not token or " " in token or "\t" in token:
-                continue
-            if _scripts(token) == {"Latin"}:
-                lines.append(f"{token}\t{token}")
-    return lines
+    return ["\t" + " ".join(vmap_tokens(vocabulary, tgt, lang_token))]
 
 
 def ensure_vmap(model_dir: Path, vocabulary: list[str], tgt: str,

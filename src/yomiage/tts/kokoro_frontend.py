@@ -17,15 +17,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
-import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from yomiage.tts.ipa import espeak_ipa
 
 log = logging.getLogger(__name__)
 
@@ -113,33 +112,9 @@ def japanese_g2p() -> Callable[[str], str]:
     return run
 
 
-_PUNCT = re.compile(r"([,.!?;:—…]+)")
-
-
 def espeak_g2p(espeak_voice: str) -> Callable[[str], str]:
-    """Text → IPA with stress marks through the ``espeak-ng`` program, punctuation kept."""
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
-
-    def run(text: str) -> str:
-        parts = _PUNCT.split(text)
-        out: list[str] = []
-        for i, part in enumerate(parts):
-            if i % 2:  # punctuation
-                out.append(part)
-                continue
-            if part.strip():
-                proc = subprocess.run(
-                    [exe, "-q", "--ipa", "-v", espeak_voice, "--", part.strip()],
-                    capture_output=True, text=True, check=True, timeout=10,
-                )
-                if out:
-                    out.append(" ")
-                out.append(" ".join(proc.stdout.split()))
-        return "".join(out).strip()
-
-    return run
+    """Text → IPA through espeak-ng for one espeak voice."""
+    return functools.partial(espeak_ipa, voice=espeak_voice)
 
 
 class KokoroFrontend:

@@ -10,9 +10,7 @@ part packages. Its int8 export spends most of its time in onnxruntime's slow
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +23,7 @@ from yomiage.tts.kokoro_frontend import (
     package_model,
     voice_language,
 )
+from yomiage.tts.onnx_options import session_options
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 
 log = logging.getLogger(__name__)
@@ -32,19 +31,6 @@ log = logging.getLogger(__name__)
 HUB_MODEL = "kokoro-82m-onnx"
 HUB_ONNX_FILES = ("onnx/model.onnx", "onnx/model_quantized.onnx", "kokoro-v1.0.onnx",
                   "kokoro-v1.0.int8.onnx", "model.onnx")
-
-
-def session_options(threads: int = 0) -> Any:
-    """onnxruntime options tuned for one phrase at a time on a small CPU."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads if threads > 0 else max(1, os.cpu_count() or 1)
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
-    return opts
 
 
 class KokoroOnnxVoice(PhrasedVoice):

@@ -155,7 +155,7 @@ def shape_phrase(
     float32; an all-silent input gives just the pause.
     """
     x = np.nan_to_num(np.asarray(samples, dtype=np.float32).ravel())
-    pad = np.zeros(int(round(pause * sample_rate)), np.float32)
+    pad = np.zeros(round(pause * sample_rate), np.float32)
     if x.size == 0:
         return pad
     x = x - np.float32(x.mean())
