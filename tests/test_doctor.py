@@ -1,0 +1,163 @@
+"""yomiage doctor / voices / say: checks, exit codes, and speaking one line into a sink."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from yomiage import doctor
+from yomiage.cli import main
+from yomiage.config import Config
+from yomiage.doctor import Check, check_audio, check_espeak, check_translation, collect
+from yomiage.records import AudioChunk
+
+
+@dataclasses.dataclass
+class _Info:  # the shape a registry entry may take
+    engine: str
+    name: str
+    languages: tuple[str, ...]
+    installed: bool
+    licence: str = "Apache-2.0"
+
+
+class _ToneVoice:
+    """Stands in for a real engine: 0.1 s of 440 Hz per character, in 3 chunks."""
+
+    name = "tone:test"
+    sample_rate = 22050
+
+    def __init__(self, language: str, volume: float) -> None:
+        self.language = language
+        self.volume = volume
+
+    def stream(self, text: str) -> Iterator[AudioChunk]:
+        n = int(0.1 * len(text) * self.sample_rate)
+        x = (0.4 * self.volume * np.sin(2 * np.pi * 440 * np.arange(n) / self.sample_rate))
+        for part in np.array_split(x.astype(np.float32), 3):
+            yield AudioChunk(part, self.sample_rate)
+
+    def warmup(self) -> None:
+        pass
+
+
+@pytest.fixture()
+def fake_registry(monkeypatch):
+    """A registry module with two voices (only the Japanese one installed)."""
+    mod = types.ModuleType("yomiage.tts.registry")
+    mod.list_voices = lambda cfg: [  # type: ignore[attr-defined]
+        _Info("tone", "ja_test", ("ja",), True),
+        _Info("tone", "fr_test", ("fr",), False, "MIT"),
+    ]
+
+    def load_voice(cfg: Config, lang: str) -> _ToneVoice:
+        if lang != "ja":
+            raise ValueError(f"no installed voice speaks {lang!r}")
+        return _ToneVoice(lang, cfg.volume)
+
+    mod.load_voice = load_voice  # type: ignore[attr-defined]
+    import yomiage.tts
+
+    monkeypatch.setitem(sys.modules, "yomiage.tts.registry", mod)
+    monkeypatch.setattr(yomiage.tts, "registry", mod, raising=False)
+    return mod
+
+
+def test_a_crashing_check_becomes_a_failed_row():
+    def broken(cfg: Config) -> list[Check]:
+        raise RuntimeError("boom")
+
+    rows = collect(Config(), [lambda cfg: [Check("fine", True, "")], broken])
+    assert [r.ok for r in rows] == [True, False]
+    assert "boom" in rows[1].detail
+
+
+def test_doctor_exit_code_follows_essential_problems(monkeypatch, capsys):
+    good = [lambda cfg: [Check("a", True, "x"), Check("b", False, "y", "fix b")]]
+    monkeypatch.setattr(doctor, "CHECKS", tuple(good))
+    assert doctor.run_doctor(Config()) == 0
+    assert "essentials work" in capsys.readouterr().out
+    bad = [lambda cfg: [Check("voice", False, "none", "install one", essential=True)]]
+    monkeypatch.setattr(doctor, "CHECKS", tuple(bad))
+    assert doctor.run_doctor(Config()) == 1
+    out = capsys.readouterr().out
+    assert "install one" in out and "cannot speak" in out
+
+
+def test_no_audio_device_check_suggests_out(monkeypatch):
+    sd = pytest.importorskip("sounddevice")
+
+    def none(*_a, **_k):
+        raise sd.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sd, "query_devices", none)
+    rows = {r.name: r for r in check_audio()}
+    assert rows["PortAudio"].ok is True
+    assert rows["audio output"].ok is False and "--out file.wav" in rows["audio output"].fix
+
+
+def test_missing_espeak_is_reported_with_the_install_command(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    (row,) = check_espeak()
+    assert row.ok is False and "apt-get install espeak-ng" in row.fix
+
+
+def test_translation_check(tmp_path):
+    (off,) = check_translation(Config(translator="none"))
+    assert off.ok is None
+    (missing,) = check_translation(Config(cache_dir=str(tmp_path)))
+    assert missing.ok is False and missing.essential
+    assert "yomiage models fetch" in missing.fix
+    (local,) = check_translation(Config(translation_model=str(tmp_path)))
+    assert local.ok is True
+
+
+def test_voices_table_and_language_filter(fake_registry, capsys):
+    assert doctor.run_voices(Config(), None) == 0
+    out = capsys.readouterr().out
+    assert "tone:ja_test" in out and "tone:fr_test" in out and "MIT" in out
+    assert doctor.run_voices(Config(), "ja") == 0
+    out = capsys.readouterr().out
+    assert "ja_test" in out and "fr_test" not in out
+    assert doctor.run_voices(Config(), "xx") == 1
+    assert "no voice speaks 'xx'" in capsys.readouterr().err
+
+
+def test_voice_check_uses_the_registry(fake_registry):
+    (row,) = doctor.check_voices(Config(target_lang="ja"))
+    assert row.ok is True and "tone:ja_test" in row.detail
+    (row,) = doctor.check_voices(Config(target_lang="fr"))
+    assert row.ok is False and row.essential
+
+
+def test_say_writes_a_wav_through_the_cli(fake_registry, tmp_path, capsys):
+    out = tmp_path / "say.wav"
+    assert main(["say", "こんにちは", "--lang", "ja", "--out", str(out), "--volume", "0.5"]) == 0
+    audio, rate = sf.read(out, dtype="float32")
+    assert rate == 22050
+    assert audio.size == pytest.approx(0.5 * 22050, abs=3)
+    # volume applied once (by the voice), not twice
+    assert np.abs(audio).max() == pytest.approx(0.2, abs=0.01)
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_say_errors_are_one_line(fake_registry, monkeypatch, capsys):
+    assert doctor.run_say("   ", Config(out="null"), "ja") == 2
+    assert doctor.run_say("bonjour", Config(out="null"), "fr") == 1
+    err = capsys.readouterr().err
+    assert "no installed voice speaks 'fr'" in err
+    sd = pytest.importorskip("sounddevice")
+
+    def none(*_a, **_k):
+        raise sd.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sd, "query_devices", none)
+    assert doctor.run_say("こんにちは", Config(out=None), "ja") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--out file.wav" in err
