@@ -38,7 +38,7 @@ def convert_checkpoint(checkpoint: Path, out_dir: Path, quantization: str = "int
             f"{checkpoint.name} is a Transformers checkpoint; converting it needs "
             f"transformers and torch: {INSTALL_HINT}"
         ) from exc
-    class Converter(TransformersConverter):  # type: ignore[misc]
+    class Converter(TransformersConverter):
         def load_tokenizer(self, tokenizer_class: Any, name: str, **kwargs: Any) -> Any:
             return _TokenizerView(super().load_tokenizer(tokenizer_class, name, **kwargs))
 

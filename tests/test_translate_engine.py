@@ -1,0 +1,127 @@
+"""The CTranslate2 engine on tiny random-weight models of the three families, loaded
+through the model manager like a user's model."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from yomiage.config import Config
+from yomiage.models import INSTALLED_MARK, ModelNotAvailable, resolve
+from yomiage.translate import describe, load_translator
+from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
+from yomiage.translate.guard import GuardedTranslator
+from yomiage.translate.tokenizer import SpmTokenizer, detect_family
+
+pytestmark = pytest.mark.slow
+
+Models = dict[str, tuple[Path, Path]]
+
+
+def _cfg(tmp_path: Path, **kw: object) -> Config:
+    return Config(cache_dir=str(tmp_path / "cache"), offline=True, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("family", ["marian", "m2m", "nllb"])
+def test_family_detection_and_tokens(tiny_models: Models, family: str) -> None:
+    ct2 = tiny_models[family][1]
+    assert detect_family(ct2) == family
+    tok = SpmTokenizer.load(ct2)
+    tokens = tok.encode("The tests pass now.", "en", "ja")
+    assert tokens[-1] == "</s>"
+    if family == "nllb":
+        assert tokens[0] == "eng_Latn" and tok.target_prefix("ja") == ["jpn_Jpan"]
+    elif family == "m2m":
+        assert tokens[0] == "__en__" and tok.target_prefix("ja") == ["__ja__"]
+    else:
+        assert tok.target_prefix("ja") is None
+    assert tok.decode([*(tok.target_prefix("ja") or []), "▁The", "▁test", "s", "</s>"]) == \
+        "The tests"
+
+
+@pytest.mark.parametrize("family", ["marian", "m2m", "nllb"])
+def test_local_dir_translates_within_length_limit(tmp_path: Path, tiny_models: Models,
+                                                   family: str) -> None:
+    ct2 = tiny_models[family][1]
+    cfg = _cfg(tmp_path, translation_model=str(ct2))
+    tr = load_translator(cfg)
+    out = tr.translate("Let me check the configuration loader.", "en", "ja")
+    assert isinstance(out, str) and out.strip()
+    info = describe(tr)
+    assert info["engine"] == "ctranslate2" and info["device"] == "cpu"
+    assert info["compute_type"] in {"int8", "int8_float32"}
+    engine = CT2Translator(ct2, options=DecodeOptions(max_ratio=1.0, max_extra=2))
+    n_in = len(engine.tokenizer.encode("Let me check the loader.", "en", "ja"))
+    produced = engine.generate(["Let me check the loader."], "en", "ja")[0]
+    assert len(produced) <= math.ceil(n_in * 1.0) + 2 + 1
+
+
+def test_batch_equals_single_and_forced_length(tiny_models: Models) -> None:
+    ct2 = tiny_models["nllb"][1]
+    engine = CT2Translator(ct2, options=DecodeOptions(forced_ratio=1.5))
+    texts = ["The build passes.", "Let me read the parser first, then the tests."]
+    batch = engine.translate_batch(texts, "en", "ja")  # per-text limits, even in a batch
+    assert batch == [engine.translate(t, "en", "ja") for t in texts]
+    for text in texts:
+        n_in = len(engine.tokenizer.encode(text, "en", "ja"))
+        out = engine.generate([text], "en", "ja")[0]
+        assert len(out) == 1 + round(n_in * 1.5)  # language token + forced length
+
+
+def test_guard_passthrough_and_verbatim_spans(tiny_models: Models) -> None:
+    engine = CT2Translator(tiny_models["m2m"][1])
+    tr = GuardedTranslator(engine)
+    assert tr.translate("テストはすべて通りました。", "en", "ja") == "テストはすべて通りました。"
+    assert tr.translate("src/main.rs: 120 ms", "en", "ja") == "src/main.rs: 120 ms"
+    out = tr.translate("Open src/main.rs and wait 120 ms for numpy 2.4.6.", "en", "ja")
+    for span in ("src/main.rs", "120 ms", "2.4.6"):
+        assert span in out
+    assert tr.skipped == 2
+
+
+def _install(ct2: Path, cfg: Config, name: str) -> Path:
+    dest = Path(cfg.cache_dir) / "models" / name
+    shutil.copytree(ct2, dest)
+    (dest / INSTALLED_MARK).write_text(json.dumps({"name": name}))
+    return dest
+
+
+def test_default_pair_model_from_cache(tmp_path: Path, tiny_models: Models) -> None:
+    cfg = _cfg(tmp_path)  # en→ja, model auto → fugumt-en-ja
+    with pytest.raises(ModelNotAvailable, match="yomiage models fetch fugumt-en-ja"):
+        load_translator(cfg)
+    dest = _install(tiny_models["marian"][1], cfg, "fugumt-en-ja")
+    assert resolve("fugumt-en-ja", cfg) == dest
+    tr = load_translator(cfg)
+    assert describe(tr)["model"] == "fugumt-en-ja"
+    first = tr.translate("The parser is slow.", "en", "ja")
+    assert tr.translate("The parser is slow.", "en", "ja") == first
+    assert describe(tr)["cache_hits"] == 1
+
+
+def test_vmap_restricts_output(tmp_path: Path, tiny_models: Models) -> None:
+    model = tmp_path / "nllb"
+    shutil.copytree(tiny_models["nllb"][1], model)
+    engine = CT2Translator(model, vmap_target="ja")
+    assert engine.vmap_target == "ja" and (model / "vmap.txt").is_file()
+    (line,) = (model / "vmap.txt").read_text(encoding="utf-8").splitlines()
+    allowed = set(line.split("\t")[1].split(" "))
+    assert "jpn_Jpan" in allowed and "▁the" not in allowed
+    # Longer then shorter inputs: the candidate set must not vary between calls.
+    for text in ("The tests pass now, and the build takes two minutes less.",
+                 "Let me check the configuration loader.", "OK."):
+        for tokens in engine.generate([text], "en", "ja"):
+            assert set(tokens) <= allowed
+    # A different target makes a different map.
+    CT2Translator(model, vmap_target="ru")
+    assert (model / "vmap.lang").read_text().strip() == "ru"
+
+
+def test_none_engine(tmp_path: Path) -> None:
+    tr = load_translator(_cfg(tmp_path, translator="none"))
+    assert tr.translate("Hello.", "en", "ja") == "Hello."
+    assert describe(tr)["engine"] == "none"
