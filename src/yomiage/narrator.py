@@ -90,9 +90,12 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
 
     started = time.perf_counter()
     notes: list[str] = []
+    voice_lang = cfg.target_lang
+    if degrade and _translation_missing(cfg):
+        voice_lang = cfg.source_lang  # don't load a voice that will not speak
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="yomiage-load") as pool:
         fut_t = pool.submit(load_translator, cfg)
-        fut_v = pool.submit(_load_voice, cfg, cfg.target_lang)
+        fut_v = pool.submit(_load_voice, cfg, voice_lang)
         try:
             translator = fut_t.result()
         except ModelNotAvailable as exc:
@@ -119,7 +122,8 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
         translator = PassthroughTranslator()
         target = cfg.source_lang
         try:
-            voice = _load_voice(replace(cfg, voice="auto"), cfg.source_lang)
+            if voice is None or voice_lang != cfg.source_lang:
+                voice = _load_voice(replace(cfg, voice="auto"), cfg.source_lang)
         except Exception as exc:
             raise EngineError(f"{why}, and no {lang_name(cfg.source_lang)} voice either: "
                               f"{exc}") from None
@@ -128,6 +132,22 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
     if voice is None:
         raise EngineError(f"no voice for {lang_name(cfg.target_lang)}: {voice_error}")
     return Engines(translator, voice, time.perf_counter() - started, target, notes)
+
+
+def _translation_missing(cfg: Config) -> bool:
+    """True when the translation model is known not to be installed (a cheap check)."""
+    from yomiage.models import ModelNotAvailable, resolve
+    from yomiage.translate import model_name
+
+    if cfg.translator == "none" or cfg.source_lang == cfg.target_lang:
+        return False
+    try:
+        resolve(model_name(cfg), cfg, download=False)
+    except ModelNotAvailable:
+        return True
+    except (ValueError, OSError):
+        return False
+    return False
 
 
 def open_output(cfg: Config, sample_rate: int, *, demo: bool = False) -> tuple[Sink, str | None]:
@@ -221,13 +241,14 @@ def sample_session_path() -> Any:
 def run_demo(cfg: Config, quiet: bool) -> int:
     """`yomiage demo`: narrate the bundled session with whatever is installed.
 
-    Without a translation model the original English is spoken (and the fetch command
-    is named); without an audio device the speech goes to ``yomiage-demo.wav``.
+    Only installed models are used (no download). Without a translation model the
+    original English is spoken (and the fetch command is named); without an audio device
+    the speech goes to ``yomiage-demo.wav`` in the current directory.
     """
     from yomiage.events import read_lines
 
-    try:
-        engines = load_engines(cfg, degrade=True)
+    try:  # installed models only: a demo never starts a large download
+        engines = load_engines(replace(cfg, offline=True), degrade=True)
         sink, out = open_output(cfg, engines.voice.sample_rate, demo=True)
     except EngineError as exc:
         log.error("%s", exc)
