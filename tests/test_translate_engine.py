@@ -125,3 +125,24 @@ def test_none_engine(tmp_path: Path) -> None:
     tr = load_translator(_cfg(tmp_path, translator="none"))
     assert tr.translate("Hello.", "en", "ja") == "Hello."
     assert describe(tr)["engine"] == "none"
+
+
+def test_gpu_failure_falls_back_to_cpu(tmp_path: Path, tiny_models: Models,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """CTranslate2 claims a GPU but cannot run on it (as with CUDA 13 and no cuBLAS 12)."""
+    import ctranslate2
+
+    from yomiage.translate import ct2_engine
+
+    real_types = ctranslate2.get_supported_compute_types
+    monkeypatch.setattr(ct2_engine.ctranslate2, "get_cuda_device_count", lambda: 1)
+    monkeypatch.setattr(
+        ct2_engine.ctranslate2, "get_supported_compute_types",
+        lambda device: {"float16", "int8_float16"} if device == "cuda" else real_types(device))
+    with pytest.raises(ct2_engine.GpuUnavailable):
+        CT2Translator(tiny_models["nllb"][1], device="cuda", cpu_fallback=False)
+    engine = CT2Translator(tiny_models["nllb"][1], device="auto")
+    assert (engine.device, engine.compute_type) == ("cpu", "int8")
+    cfg = _cfg(tmp_path, translation_model=str(tiny_models["nllb"][1]), device="cuda")
+    monkeypatch.setattr("yomiage.translate._gpu_present", lambda: False)
+    assert describe(load_translator(cfg))["device"] == "cpu"

@@ -119,9 +119,10 @@ class CT2Translator:
                 self.vmap_target = vmap_target
         self.pair = pair
         self.device = pick_device(device)
-        self.compute_type = pick_compute_type(self.device, compute_type)
+        self.compute_type = compute_type
         started = time.perf_counter()
         try:
+            self.compute_type = pick_compute_type(self.device, compute_type)
             self._model = self._load(self.device, self.compute_type)
             if self.device == "cuda":
                 self._probe()
