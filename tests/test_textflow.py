@@ -122,3 +122,14 @@ def test_max_sentences_and_code_options() -> None:
         "Here:", "Code omitted.", "End."]
     assert [s.text for s in iter_sentences(raws, Config(skip_code_heavy=True))] == [
         "Skipping a reply that is mostly code."]
+
+
+def test_bench_text_reports_json_serialisable_figures() -> None:
+    from yomiage.bench_text import bench_text, make_big_stream
+
+    res = bench_text(str(fixture("09_long_session.ndjson")), repeat=1)
+    assert json.loads(json.dumps(res)) == res
+    assert res["events"] > 300 and res["sentences"] >= len(expected("09_long_session"))
+    assert res["us_per_event_p50"] > 0 and res["mb_per_s"] > 0
+    big = make_big_stream(1_000_000, fixture("09_long_session.ndjson"))
+    assert big.count(b'"msg_000003') > 0 and len(big) > 900_000

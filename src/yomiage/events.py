@@ -30,7 +30,7 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RawLine:
     """One input line: 1-based number, bytes without the ``\\n``, perf_counter() when read."""
 
@@ -71,22 +71,22 @@ def read_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[Ra
 # ----------------------------------------------------------------------- events ----
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TextBlock:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ThinkingBlock:
     thinking: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RedactedThinkingBlock:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolUseBlock:
     """A tool call; ``server`` marks a server tool use (web search and the like)."""
 
@@ -96,14 +96,14 @@ class ToolUseBlock:
     server: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ToolResultBlock:
     tool_use_id: str
     content: str
     is_error: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OtherBlock:
     """Image blocks and block types this reader does not know."""
 
@@ -115,7 +115,7 @@ Block = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SystemEvent:
     """``system`` lines: init (a new run), task_*, hooks, status, api_retry, compaction…"""
 
@@ -124,7 +124,7 @@ class SystemEvent:
     model: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AssistantMessage:
     """A full assistant line (stream-json, older ``message`` form, or a transcript entry)."""
 
@@ -140,7 +140,7 @@ class AssistantMessage:
         return self.parent_tool_use_id is not None or self.sidechain
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserMessage:
     """A user line: a prompt (``prompt`` set) and/or tool results."""
 
@@ -156,7 +156,7 @@ class UserMessage:
         return self.parent_tool_use_id is not None or self.sidechain
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     """The end of a run."""
 
@@ -168,19 +168,19 @@ class Result:
     num_turns: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RateLimit:
     status: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageStart:
     message_id: str | None
     model: str | None = None
     parent_tool_use_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BlockStart:
     """``content_block_start``; ``block`` is the (mostly empty) block being opened."""
 
@@ -189,7 +189,7 @@ class BlockStart:
     parent_tool_use_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BlockDelta:
     """``content_block_delta``; ``kind`` is text, thinking, input_json, signature or other."""
 
@@ -199,36 +199,36 @@ class BlockDelta:
     parent_tool_use_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BlockStop:
     index: int
     parent_tool_use_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageDelta:
     stop_reason: str | None = None
     parent_tool_use_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageStop:
     parent_tool_use_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TranscriptEntry:
     """Transcript bookkeeping: summary, file-history-snapshot, queue-operation, progress."""
 
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConversationReset:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Unknown:
     """A line or stream event of a type this reader does not know (ignored, counted)."""
 
@@ -413,15 +413,25 @@ _DELTA_FIELDS = {
 
 
 def _stream(d: dict[str, Any]) -> Event:
-    e = _dict(d.get("event"), "stream event")
-    parent = _opt_str(d.get("parent_tool_use_id"))
+    e = d.get("event")
+    if type(e) is not dict:
+        raise BadLine(f"stream event is {type(e).__name__}, not an object")
+    parent = d.get("parent_tool_use_id")
+    if parent is not None and type(parent) is not str:
+        parent = None
     kind = e.get("type")
-    if kind == "content_block_delta":
-        delta = _dict(e.get("delta"), "delta")
+    if kind == "content_block_delta":  # the hot path: most lines of a partial stream
+        delta = e.get("delta")
+        index = e.get("index", 0)
+        if type(delta) is not dict or type(index) is not int:
+            raise BadLine("content_block_delta without an object delta and a number index")
         spec = _DELTA_FIELDS.get(delta.get("type"))  # type: ignore[arg-type]
         if spec is None:
-            return BlockDelta(_index(e), "other", "", parent)
-        return BlockDelta(_index(e), spec[0], _str(delta.get(spec[1], ""), "delta text"), parent)
+            return BlockDelta(index, "other", "", parent)
+        text = delta.get(spec[1], "")
+        if type(text) is not str:
+            raise BadLine(f"delta text is {type(text).__name__}, not a string")
+        return BlockDelta(index, spec[0], text, parent)
     if kind == "content_block_start":
         return BlockStart(_index(e), _block(e.get("content_block")), parent)
     if kind == "content_block_stop":

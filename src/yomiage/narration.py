@@ -51,7 +51,7 @@ _MAX_TOOL_JSON = 256 * 1024
 _REMEMBERED_MESSAGES = 256
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fragment:
     """Markdown for ``channel``; ``end`` closes the channel after this text."""
 

@@ -152,10 +152,13 @@ def _code(text: str) -> str:
     return PROTECT_OPEN + t + PROTECT_CLOSE
 
 
+_NEEDS_RULES = re.compile("[`*_~\\[\\]<>\\\\/&\U0001f916]|www\\.")
+
+
 def reduce_inline(text: str) -> str:
     """Speakable form of one complete piece of inline markdown (no line breaks)."""
-    if text.isalnum():
-        return text
+    if not _NEEDS_RULES.search(text):
+        return text  # plain words: nothing to change (the common case, kept fast)
     out: list[str] = []
     for m in _INLINE.finditer(text):
         kind = m.lastgroup
@@ -180,6 +183,13 @@ def safe_end(s: str) -> int:
 
     Inline markdown cut there reduces the same way alone as within the whole line.
     """
+    if not s:
+        return 0
+    if "`" not in s and "[" not in s and "<" not in s:
+        if s[-1].isspace():
+            return len(s)
+        parts = s.rsplit(None, 1)
+        return len(s) - len(parts[-1]) if len(parts) == 2 else 0
     code = 0
     stage = 0  # 1 inside [...], 2 just after ], 3 inside (url)
     depth = 0
