@@ -270,3 +270,14 @@ def test_open_sink_kinds(tmp_path):
         assert isinstance(sink, WavSink) and sink.rate == 22050
     with pytest.raises(OSError):
         open_sink(os.path.join(str(tmp_path), "no", "such", "dir.wav"), 22050)
+
+
+def test_raw_sink_refuses_a_terminal():
+    from yomiage.audio.raw import TerminalOutput
+
+    class Tty(io.BytesIO):
+        def isatty(self) -> bool:
+            return True
+
+    with pytest.raises(TerminalOutput, match="aplay"):
+        RawPcmSink(24000, stream=Tty(), announce=None)

@@ -22,11 +22,16 @@ def format_line(rate: int) -> str:
     )
 
 
+class TerminalOutput(OSError):
+    """Raw PCM was asked for, but stdout is a terminal."""
+
+
 class RawPcmSink:
     """Writes 16-bit little-endian mono PCM at ``sample_rate`` to ``stream`` (stdout).
 
     The format is announced once on ``announce`` (stderr; None = silent). Each write is
-    flushed so a downstream player starts at once.
+    flushed so a downstream player starts at once. Refuses (TerminalOutput) to write
+    binary audio onto a terminal.
     """
 
     def __init__(
@@ -39,6 +44,10 @@ class RawPcmSink:
         self.rate = int(sample_rate)
         self.name = "raw:stdout"
         self._out: BinaryIO = stream if stream is not None else sys.stdout.buffer
+        if self._out.isatty():
+            raise TerminalOutput(
+                f"stdout is a terminal; pipe the raw PCM into a player, e.g. "
+                f"`… --out - | aplay -q -f S16_LE -r {self.rate} -c 1`")
         self._resampler = ChunkResampler(self.rate, volume)
         self._closed = False
         if announce is not None:

@@ -90,6 +90,7 @@ class SpeakersSink:
         self._resampler = ChunkResampler(self.rate, volume)
         self._generation = 0
         self._reset_resampler = False
+        self._dead_warned = False
         self._scratch: Samples = np.zeros(8192, dtype=np.float32)
         try:
             self._stream = sd.OutputStream(
@@ -132,6 +133,12 @@ class SpeakersSink:
             return
         generation = self._generation
 
+        if not self._stream.active:
+            if not self._dead_warned:
+                self._dead_warned = True
+                log.warning("the audio stream has stopped; audio is being dropped")
+            return
+
         def cancelled() -> bool:
             return generation != self._generation or not self._stream.active
 
@@ -167,6 +174,8 @@ class SpeakersSink:
 
     def close(self) -> None:
         """Stop the device stream and run any marks still waiting."""
+        if self.underflows:
+            log.debug("%s: %d output underflows", self.name, self.underflows)
         try:
             self._stream.stop()
             self._stream.close()
