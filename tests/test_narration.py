@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yomiage.config import Config
 from yomiage.events import RawLine, Result, parse_line
@@ -183,3 +185,53 @@ def test_sentences_carry_their_turn_and_kind() -> None:
     got = [s for raw in lines(*objs) for s in flow.feed(raw)]
     assert [(s.text, s.turn, s.seq, s.kind) for s in got] == [
         ("A.", 1, 0, SentenceKind.PROSE), ("B.", 2, 1, SentenceKind.PROSE)]
+
+
+TEXT = st.lists(st.sampled_from([*"ab .`*_[]()<>#-|\n~!:/。「」、", "```", "e.g.", "3.14", " x",
+                                 "😀", "https://a.io/b", "<system-reminder>"]),
+                max_size=12).map("".join)
+IDS = st.sampled_from(["m1", "m2", None])
+PARENTS = st.sampled_from([None, None, "toolu_1"])
+BLOCK = st.one_of(
+    st.builds(lambda t: {"type": "text", "text": t}, TEXT),
+    st.builds(lambda t: {"type": "thinking", "thinking": t}, TEXT),
+    st.builds(lambda n: {"type": "tool_use", "id": "t", "name": n,
+                         "input": {"file_path": "/a/b.py"}},
+              st.sampled_from(["Read", "Bash", "Task", "mcp__x__y"])),
+    st.just({"type": "redacted_thinking", "data": "x"}),
+)
+LINE = st.one_of(
+    st.builds(lambda i, p: se({"type": "message_start", "message": {"id": i}}, p), IDS, PARENTS),
+    st.builds(lambda k, b, p: se({"type": "content_block_start", "index": k, "content_block": b},
+                                 p), st.integers(0, 2), BLOCK, PARENTS),
+    st.builds(lambda k, t, kind, p: se({"type": "content_block_delta", "index": k, "delta": {
+        "type": kind, "text": t, "thinking": t, "partial_json": t}}, p),
+        st.integers(0, 2), TEXT, st.sampled_from(["text_delta", "thinking_delta",
+                                                  "input_json_delta"]), PARENTS),
+    st.builds(lambda k, p: se({"type": "content_block_stop", "index": k}, p),
+              st.integers(0, 2), PARENTS),
+    st.builds(lambda p: se({"type": "message_stop"}, p), PARENTS),
+    st.builds(lambda bs, i, p: full(bs, i, p), st.lists(BLOCK, max_size=3), IDS, PARENTS),
+    st.builds(lambda s, e: {"type": "result", "subtype": s, "is_error": e},
+              st.sampled_from(["success", "error_max_turns", "odd"]), st.booleans()),
+    st.just({"type": "system", "subtype": "init"}),
+    st.builds(lambda t: {"type": "user", "message": {"role": "user", "content": t}}, TEXT),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINE, max_size=25), st.booleans(), st.booleans(), st.booleans(),
+       st.integers(0, 3))
+def test_any_event_sequence_gives_clean_sentences(objs: list[object], thinking: bool,
+                                                   subagents: bool, brief: bool,
+                                                   max_sentences: int) -> None:
+    cfg = Config(thinking=thinking, subagents=subagents, tools="brief" if brief else "none",
+                 max_sentences=max_sentences, code_notice=True, max_clause_chars=30)
+    flow = TextFlow(cfg)
+    out = [s for raw in lines(*objs) for s in flow.feed(raw)] + flow.finish()
+    assert [s.seq for s in out] == list(range(len(out)))
+    for s in out:
+        assert s.text and s.text == s.text.strip() and any(c.isalnum() for c in s.text)
+        assert "\ue000" not in s.text and "😀" not in s.text and "system-reminder" not in s.text
+        assert thinking or s.kind is not SentenceKind.THINKING
+        assert subagents or not s.subagent

@@ -123,3 +123,10 @@ def test_any_chunking_gives_the_same_sentences(md: str, cuts: list[int]) -> None
 def test_never_raises_and_output_is_clean(md: str, cuts: list[int]) -> None:
     for s in speak(md, [c for c in cuts if c <= len(md)]):
         assert s and s == s.strip() and "\ue000" not in s and "😀" not in s
+
+
+def test_a_stray_backtick_does_not_hold_the_line() -> None:
+    st_ = SpeechText()
+    assert st_.feed("Note ` this. ") == "Note "
+    got = st_.feed("More words follow here. " * 30)
+    assert "More words follow here." in got  # released before the line ends

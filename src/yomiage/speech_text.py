@@ -35,6 +35,9 @@ PROTECT_OPEN = "\ue000"
 PROTECT_CLOSE = "\ue001"
 LONG_CODE = 60
 """Inline code longer than this (after shortening paths/URLs) is dropped."""
+HOLD_MAX = 400
+"""An unclosed inline span (`` ` `` ``[`` ``<``) held longer than this many characters is
+released as plain words, so one stray backtick cannot hold a whole line's speech."""
 
 # Emoji, pictographs, dingbats, arrows, box drawing, shapes, flags, tags, keycaps,
 # variation selectors, zero-width/format characters, BOM, private use, lone surrogates.
@@ -440,6 +443,9 @@ class SpeechText:
             if mode == _TEXT:
                 if nl < 0 and not final:
                     cut = pos + safe_end(buf[pos:end])
+                    if end - cut > HOLD_MAX:  # an unclosed ` [ or <: stop waiting for it
+                        k = max(buf.rfind(" ", cut, end), buf.rfind("\t", cut, end))
+                        cut = k + 1 if k >= cut else cut
                     if cut > pos:
                         self._emit(reduce_inline(buf[pos:cut]), out)
                         pos = cut
