@@ -158,13 +158,13 @@ def shape_phrase(
     pad = np.zeros(round(pause * sample_rate), np.float32)
     if x.size == 0:
         return pad
-    x = x - np.float32(x.mean())
-    loud = np.flatnonzero(np.abs(x) > threshold)
+    floor = np.float32(np.median(x))  # the silence level, even with a DC offset
+    loud = np.flatnonzero(np.abs(x - floor) > threshold)
     if loud.size == 0:
         return pad
     a = max(0, int(loud[0]) - int(lead * sample_rate))
     b = min(x.size, int(loud[-1]) + 1 + int(tail * sample_rate))
-    x = x[a:b].copy()
+    x = x[a:b] - np.float32(x[a:b].mean())
     n = min(int(fade * sample_rate), x.size // 2)
     if n > 0:
         ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)

@@ -1,0 +1,120 @@
+"""Phrase splitting and the shaping that makes phrase chunks join without clicks or gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from yomiage.records import AudioChunk
+from yomiage.tts.phrases import (
+    PhrasedVoice,
+    PhraseOptions,
+    pause_after,
+    shape_phrase,
+    split_phrases,
+)
+
+
+def test_japanese_sentence_cut_at_commas_first_phrase_short() -> None:
+    text = "はい、このファイルを読み込んで、設定を確認します。"
+    assert split_phrases(text) == ["はい、", "このファイルを読み込んで、", "設定を確認します。"]
+
+
+def test_english_commas_inside_numbers_are_not_boundaries() -> None:
+    phrases = split_phrases("I ran all 3,000 tests, and every one passed.")
+    assert phrases == ["I ran all 3,000 tests,", "and every one passed."]
+
+
+def test_long_first_phrase_is_cut_early_at_a_particle_or_space() -> None:
+    ja = split_phrases("このファイルを読み込んで設定を確認してからテストを実行します。")
+    assert len(ja[0]) <= 14 and ja[0].endswith(("を", "で", "に", "は", "が", "て"))
+    text = "The quick brown fox jumps over the lazy dog near the bank of the river."
+    en = split_phrases(text)
+    assert len(en[0]) <= 40 and text.startswith(en[0] + " ")  # cut between words
+
+
+def test_short_later_pieces_join_and_short_text_stays_whole() -> None:
+    assert split_phrases("OK.") == ["OK."]
+    assert split_phrases("  ") == []
+    assert split_phrases("テストは成功しました。次に、ドキュメントを更新します。") == [
+        "テストは成功しました。", "次に、ドキュメントを更新します。"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("あいうえおアイ漢字abc ,.、。!？-")), max_size=300))
+def test_split_keeps_every_character_and_respects_limits(text: str) -> None:
+    opts = PhraseOptions()
+    phrases = split_phrases(text, opts)
+    assert "".join(phrases).replace(" ", "") == text.replace(" ", "")
+    _, max_chars, _ = opts.resolved(text.strip() or "x")
+    for p in phrases:
+        assert p == p.strip() and p
+        assert len(p) <= 2 * max_chars + 12  # joined pieces stay bounded
+
+
+def test_pause_follows_punctuation() -> None:
+    assert pause_after("終わりです。") > pause_after("まず、") > pause_after("and then") == 0.0
+
+
+def test_shape_removes_dc_trims_fades_and_pads() -> None:
+    sr = 24000
+    t = np.arange(sr) / sr
+    tone = 0.5 * np.sin(2 * np.pi * 220 * t) * np.hanning(sr)
+    raw = np.concatenate([np.zeros(sr // 2), tone, np.zeros(sr // 2)]) + 0.2  # DC offset
+    raw = raw.astype(np.float32)
+    out = shape_phrase(raw, sr, pause=0.1)
+    assert abs(float(out[:-2400].mean())) < 0.01
+    assert len(out) < len(raw) - sr // 2  # edge silence trimmed
+    assert abs(out[0]) < 1e-3 and np.all(out[-2400:] == 0.0)  # faded in, silent pause
+    assert np.max(np.abs(np.diff(out))) < 0.1  # no step anywhere (220 Hz max slope ≈ 0.03)
+
+
+def test_shape_gain_and_silence() -> None:
+    sr = 16000
+    x = (0.4 * np.sin(np.linspace(0, 200 * np.pi, sr))).astype(np.float32)
+    assert np.max(np.abs(shape_phrase(x, sr, gain=2.0))) > 0.79
+    assert np.max(np.abs(shape_phrase(x, sr, gain=4.0))) <= 1.0
+    assert len(shape_phrase(np.zeros(sr, np.float32), sr, pause=0.05)) == 800
+
+
+class _Tone(PhrasedVoice):
+    """A fake engine: a sine burst with a DC offset per phrase, with edge silence."""
+
+    name = "tone"
+    language = "en"
+    sample_rate = 16000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def synthesize_phrase(self, phrase: str) -> np.ndarray:
+        self.calls.append(phrase)
+        n = 400 * len(phrase)
+        body = 0.3 * np.sin(np.arange(n) * 0.3) + 0.1
+        return np.concatenate([np.zeros(3000), body, np.zeros(3000)])
+
+
+def test_stream_yields_first_phrase_before_synthesizing_the_next() -> None:
+    voice = _Tone()
+    it = voice.stream("First part, second part is longer, and a third one here.")
+    first = next(it)
+    assert isinstance(first, AudioChunk) and voice.calls == ["First part,"]
+    rest = list(it)
+    assert len(voice.calls) == 1 + len(rest)
+
+
+def test_stream_chunks_join_without_clicks_or_gaps() -> None:
+    voice = _Tone()
+    chunks = list(voice.stream("First part, second part is longer, and a third one here."))
+    audio = np.concatenate([c.samples for c in chunks])
+    joins = np.cumsum([len(c.samples) for c in chunks])[:-1]
+    for j in joins:
+        assert abs(audio[j] - audio[j - 1]) < 0.02  # no DC jump at the join
+    quiet = np.abs(audio) < 1e-4
+    longest, run = 0, 0
+    for q in quiet:
+        run = run + 1 if q else 0
+        longest = max(longest, run)
+    assert longest / voice.sample_rate < 0.25  # pauses, not gaps

@@ -1,0 +1,87 @@
+"""Real speech from the package-shipped voices: rate, length, loudness, joins, speed, volume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from yomiage.config import Config
+from yomiage.tts.base import Voice
+from yomiage.tts.registry import load_voice
+
+pytestmark = pytest.mark.slow
+
+# engine → (--voice, language, text, seconds per character (min, max))
+CASES = {
+    "kokoro": ("kokoro:jf_alpha", "ja", "はい、このファイルを読み込んで、設定を確認します。", (0.08, 0.35)),
+    "piper": ("piper", "en", "Okay, I read the file, and every test passed.", (0.03, 0.12)),
+    "openjtalk": ("openjtalk", "ja", "はい、このファイルを読み込んで、設定を確認します。", (0.08, 0.35)),
+    "espeak": ("espeak", "en", "Okay, I read the file, and every test passed.", (0.03, 0.12)),
+}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("voice-cache")
+
+
+@pytest.fixture(scope="module")
+def voices(cache_dir: Path) -> Iterator[dict[str, Voice]]:
+    loaded = {}
+    for engine, (spec, lang, _, _) in CASES.items():
+        voice = load_voice(Config(voice=spec, cache_dir=str(cache_dir), offline=True), lang)
+        voice.warmup()
+        loaded[engine] = voice
+    yield loaded
+
+
+def _speak(voice: Voice, text: str) -> tuple[np.ndarray, list[int]]:
+    chunks = list(voice.stream(text))
+    assert chunks, "no audio"
+    assert {c.sample_rate for c in chunks} == {voice.sample_rate}
+    return np.concatenate([c.samples for c in chunks]), [len(c.samples) for c in chunks]
+
+
+def _longest_quiet(audio: np.ndarray, sr: int, level: float = 1e-3) -> float:
+    quiet = np.abs(audio) < level
+    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return float((ends - starts).max(initial=0)) / sr
+
+
+@pytest.mark.parametrize("engine", list(CASES))
+def test_real_speech_is_sound_and_joins_cleanly(voices: dict[str, Voice], engine: str) -> None:
+    _, lang, text, (lo, hi) = CASES[engine]
+    voice = voices[engine]
+    assert voice.language == lang
+    audio, sizes = _speak(voice, text)
+    seconds = len(audio) / voice.sample_rate
+    assert lo * len(text) <= seconds <= hi * len(text), seconds
+    assert float(np.sqrt(np.mean(audio**2))) > 0.02  # speech, not silence
+    assert np.mean(np.abs(audio) >= 0.999) < 1e-3  # no clipping
+    assert len(sizes) >= 2  # the sentence was cut into phrases
+    for j in np.cumsum(sizes)[:-1]:  # phrase joins: no step at the boundary
+        assert abs(float(audio[j]) - float(audio[j - 1])) < 0.05
+    trimmed = audio[: len(audio) - int(0.2 * voice.sample_rate)]  # drop the final pause
+    assert _longest_quiet(trimmed, voice.sample_rate) < 0.45  # pauses, no gaps
+
+
+@pytest.mark.parametrize("engine", list(CASES))
+def test_speed_and_volume_change_the_audio(voices: dict[str, Voice], engine: str) -> None:
+    _, _, text, _ = CASES[engine]
+    voice = voices[engine]
+    short = text.split("、")[0] if "、" in text else text.split(",")[0] + ", and the build is green."
+    base, _ = _speak(voice, short)
+    try:
+        voice.speed = 1.6  # type: ignore[attr-defined]
+        fast, _ = _speak(voice, short)
+        voice.speed, voice.volume = 1.0, 0.5  # type: ignore[attr-defined]
+        quiet, _ = _speak(voice, short)
+    finally:
+        voice.speed, voice.volume = 1.0, 1.0  # type: ignore[attr-defined]
+    assert len(fast) < 0.85 * len(base)
+    ratio = np.percentile(np.abs(quiet), 99) / np.percentile(np.abs(base), 99)
+    assert 0.3 < ratio < 0.7
