@@ -63,6 +63,10 @@ class SpeakersSink:
     Chunks are resampled to the device rate (soxr, streaming), scaled by ``volume``,
     and queued in a ring read by PortAudio's callback. Marks fire when the audio
     written before them reaches the loudspeaker (the callback's DAC time).
+
+    ``latency`` is the device buffer in seconds. The callback is Python and needs the
+    GIL, so a very small buffer underflows (audible gaps) when other threads keep the
+    interpreter busy; 50 ms held up in tests on a loaded 2-core machine.
     """
 
     def __init__(
@@ -70,7 +74,7 @@ class SpeakersSink:
         sample_rate: int,
         volume: float = 1.0,
         device: int | str | None = None,
-        latency: float | str = 0.03,
+        latency: float | str = 0.05,
         capacity_seconds: float = 32.0,
     ) -> None:
         sd = import_sounddevice()
