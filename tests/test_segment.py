@@ -111,3 +111,17 @@ def test_chunking_never_changes_the_sentences(text: str, cuts: list[int], max_ch
     assert [p.continues for p in got] == [p.continues for p in expected]
     for s in got:
         assert s.strip() == s and s and any(c.isalnum() for c in s)
+
+
+def test_work_is_linear_in_the_input() -> None:
+    """A guard against quadratic rescans (not a speed goal): 1 MB in one delta or in
+    7-character deltas is done well within seconds."""
+    import time
+
+    text = "word " * 200_000 + "あいう" * 100_000
+    t0 = time.process_time()
+    assert len(whole(text)) > 8000
+    seg = Segmenter()
+    n = sum(len(seg.feed(text[k:k + 7])) for k in range(0, len(text), 7)) + len(seg.flush())
+    assert n > 8000
+    assert time.process_time() - t0 < 5.0

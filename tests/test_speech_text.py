@@ -130,3 +130,11 @@ def test_a_stray_backtick_does_not_hold_the_line() -> None:
     assert st_.feed("Note ` this. ") == "Note "
     got = st_.feed("More words follow here. " * 30)
     assert "More words follow here." in got  # released before the line ends
+
+
+def test_long_code_block_is_skipped_quickly() -> None:
+    import time
+
+    t0 = time.process_time()
+    assert speak("Hi:\n```\n" + "x = 1\n" * 300_000 + "```\nAfter.") == ["Hi:", "After."]
+    assert time.process_time() - t0 < 5.0  # a guard against per-line work, not a speed goal

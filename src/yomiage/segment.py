@@ -72,12 +72,14 @@ def speakable(text: str) -> bool:
 class Segmenter:
     """Holds the unfinished sentence; ``feed`` returns the sentences each delta completes.
 
-    Work per delta is proportional to the delta (the scan resumes where it stopped).
+    Work per delta is proportional to the delta: the scan resumes where it stopped, and
+    the consumed front of the buffer is dropped only now and then (amortised linear).
     """
 
     def __init__(self, max_chars: int = 120) -> None:
         self.max_chars = max(max_chars, _MIN_PIECE + 1)
         self._buf = ""
+        self._start = 0  # where the current sentence starts in _buf
         self._pos = 0  # scan position in _buf
         self._depth = 0  # open 「『（ brackets
         self._protected = False
@@ -88,47 +90,58 @@ class Segmenter:
     def feed(self, delta: str) -> list[Piece]:
         """Sentences completed by ``delta``, in order (tidied, never empty)."""
         if delta:
-            if self._buf:
-                self._buf += delta
-            else:
-                self._buf = delta.lstrip()
-                self._offset += len(delta) - len(self._buf)
+            self._buf += delta
         return self._scan(final=False)
 
     def flush(self) -> list[Piece]:
         """Whatever remains, as the last sentence(s); the segmenter is then empty."""
         out = self._scan(final=True)
-        rest = tidy(self._buf)
-        if rest and speakable(rest):
-            out.append(Piece(rest))
-        self._reset("")
-        return out
-
-    def _reset(self, rest: str) -> None:
-        self._offset += len(self._buf) - len(rest.lstrip())
-        self._buf = rest.lstrip()
-        self._pos = 0
+        if self._start < len(self._buf):
+            self._emit(self._start, len(self._buf), False, out)
+        self._offset += len(self._buf)
+        self._buf = ""
+        self._start = self._pos = self._depth = 0
         self._clauses = []
         self._protected = False
+        return out
+
+    def _skip_space(self) -> None:
+        m = _NON_SPACE.search(self._buf, self._start)
+        self._start = m.start() if m else len(self._buf)
+        self._pos = max(self._pos, self._start)
+
+    def _new_sentence(self, at: int) -> int:
+        self._start = at
+        self._skip_space()
+        self._clauses = []
+        self._protected = False
+        return self._start
+
+    def _compact(self) -> None:
+        s = self._start
+        if s and (s == len(self._buf) or (s > 4096 and 2 * s > len(self._buf))):
+            self._buf = self._buf[s:]
+            self._pos -= s
+            self._clauses = [c - s for c in self._clauses]
+            self._offset += s
+            self._start = 0
 
     def _scan(self, final: bool) -> list[Piece]:
         out: list[Piece] = []
         buf = self._buf
+        self._skip_space()
         i = self._pos
-        limit = self.max_chars
         while True:
-            m = _SPECIAL.search(buf, i)
-            nxt = m.start() if m else len(buf)
-            if nxt > limit and len(buf) > limit:
-                cut = self._cut_point(buf)
-                self._emit(buf[:cut], True, out)
-                self._offset += cut + len(buf[cut:]) - len(buf[cut:].lstrip())
-                rest = buf[cut:]
-                stripped = rest.lstrip()
-                shift = cut + len(rest) - len(stripped)
-                self._buf = buf = stripped
-                self._clauses = [c - shift for c in self._clauses if c - shift > 0]
-                i = max(i - shift, 0)
+            start = self._start
+            limit = start + self.max_chars
+            m = _SPECIAL.search(buf, i, limit + 1)  # bounded: never rescan a long tail
+            if m is None and len(buf) > limit:
+                cut = self._cut_point(buf, start, limit)
+                self._emit(start, cut, True, out)
+                self._start = cut
+                self._skip_space()
+                self._clauses = [c for c in self._clauses if c > self._start]
+                i = max(i, self._start)
                 continue
             if m is None:
                 self._pos = len(buf)
@@ -144,9 +157,8 @@ class Segmenter:
                 continue
             if c == "\n":
                 self._depth = 0
-                self._emit(buf[:p], False, out)
-                self._reset(buf[p + 1 :])
-                buf, i = self._buf, 0
+                self._emit(start, p, False, out)
+                i = self._new_sentence(p + 1)
                 continue
             if self._protected:
                 continue
@@ -159,25 +171,25 @@ class Segmenter:
             if c in _CLAUSE:
                 if i == len(buf) and not final:
                     self._pos = p
-                    return out
+                    break
                 if c in "、，；：" or (i < len(buf) and buf[i].isspace()):
                     self._clauses.append(i)
                 continue
-            end = self._sentence_end(buf, p, final)
+            end = self._sentence_end(buf, start, p, final)
             if end is None:  # undecided: wait for more text
                 self._pos = p
-                return out
-            if end <= 0:
-                i = -end if end < 0 else i
+                break
+            if end < 0:
+                i = -end
                 continue
-            self._emit(buf[:end], False, out)
-            self._reset(buf[end:])
-            buf, i = self._buf, 0
+            self._emit(start, end, False, out)
+            i = self._new_sentence(end)
+        self._compact()
         return out
 
-    def _sentence_end(self, buf: str, p: int, final: bool) -> int | None:
+    def _sentence_end(self, buf: str, start: int, p: int, final: bool) -> int | None:
         """End index of the sentence whose terminator is at ``p``; None = undecided;
-        0 or a negative index (-where to resume) = not an end."""
+        a negative index (-where to resume) = not an end."""
         n = len(buf)
         j = p + 1
         cjk = buf[p] in _CJK_TERM
@@ -192,17 +204,16 @@ class Segmenter:
             j += 1
         if j == n and not final:
             return None
-        if inside:  # 「それは。」です: a quoted sentence does not end the outer one
-            self._depth = depth
-            return -j
         self._depth = depth
+        if inside:  # 「それは。」です: a quoted sentence does not end the outer one
+            return -j
         if cjk:
             return j
         if j < n and not buf[j].isspace():
             return -j
         run = buf[p:j]
         if buf[p] == "." and run.count(".") == 1:
-            word = _word_before(buf, p)
+            word = _word_before(buf, start, p)
             if word in ABBREVIATIONS:
                 return -j
             if word not in MAYBE_ABBREVIATIONS:
@@ -215,25 +226,24 @@ class Segmenter:
             return j if final else None
         return -j if buf[m.start()].islower() else j
 
-    def _cut_point(self, buf: str) -> int:
-        limit = self.max_chars
+    def _cut_point(self, buf: str, start: int, limit: int) -> int:
         for c in reversed(self._clauses):
-            if _MIN_PIECE <= c <= limit:
+            if start + _MIN_PIECE <= c <= limit:
                 return c
-        k = buf.rfind(" ", _MIN_PIECE, limit + 1)
+        k = buf.rfind(" ", start + _MIN_PIECE, limit + 1)
         return k + 1 if k > 0 else limit
 
-    def _emit(self, text: str, continues: bool, out: list[Piece]) -> None:
+    def _emit(self, start: int, end: int, continues: bool, out: list[Piece]) -> None:
         if self._record is not None:
-            self._record.append(self._offset + len(text))
-        t = tidy(text)
+            self._record.append(self._offset + end)
+        t = tidy(self._buf[start:end])
         if t and speakable(t):
             out.append(Piece(t, continues))
 
 
-def _word_before(buf: str, p: int) -> str:
+def _word_before(buf: str, start: int, p: int) -> str:
     k = p
-    lo = max(0, p - 16)
+    lo = max(start, p - 16)
     while k > lo and not buf[k - 1].isspace():
         k -= 1
     return buf[k:p].lstrip("(\"'“‘[").lower()

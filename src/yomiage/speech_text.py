@@ -256,6 +256,7 @@ _BULLET = re.compile(r"[-*+•][ \t]+")
 _ORDERED = re.compile(r"\d{1,9}[.)][ \t]+")
 _CHECKBOX = re.compile(r"\[[ xX]\][ \t]+")
 _ONLY_RULE = re.compile(r"[-*_=+ \t]*")
+_FENCE_LINE = {c: re.compile("(?m)^[ \t>]*" + re.escape(c)) for c in "`~"}
 _DROP_PREFIXES = ("co-authored-by:", _ROBOT + " generated with")
 
 
@@ -434,6 +435,13 @@ class SpeechText:
             complete = nl >= 0 or final
             end = nl if nl >= 0 else n
             mode = self._mode
+            if mode == _CODE_START:  # jump over code lines that cannot close the fence
+                m = _FENCE_LINE[self._fence[0]].search(buf, pos)
+                skip_to = m.start() if m else (n if final else buf.rfind("\n", pos) + 1)
+                if skip_to > pos:
+                    self.code_chars += skip_to - pos
+                    pos = skip_to
+                    continue
             if mode in (_START, _CODE_START):
                 got = classify(buf[pos:end], complete)
                 if got is None:
