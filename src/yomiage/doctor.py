@@ -16,9 +16,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from yomiage.config import Config
+
+if TYPE_CHECKING:
+    from yomiage.tts.registry import VoiceInfo
 
 log = logging.getLogger(__name__)
 
@@ -171,20 +174,24 @@ def check_translation(cfg: Config) -> list[Check]:
 
 
 def check_voices(cfg: Config) -> list[Check]:
-    """At least one voice is installed for the listener's language."""
+    """A voice is installed for the listener's language (the one --voice asks for)."""
     rows = voice_rows(cfg)
     if rows is None:
         return [Check("voices", False, "the voice registry is not available",
                       "reinstall yomiage", essential=True)]
-    mine = [r for r in rows if cfg.target_lang in r["languages"] and r["installed"]]
-    engines = sorted({r["engine"] for r in rows if r["installed"]})
-    if not mine:
-        return [Check(f"voice for {cfg.target_lang}", False, "none installed",
-                      f"`yomiage voices --lang {cfg.target_lang}` shows what to install; "
-                      "espeak-ng speaks most languages", essential=True)]
-    return [Check(f"voice for {cfg.target_lang}", True,
-                  f"{mine[0]['engine']}:{mine[0]['name']} (+{len(mine) - 1} more); "
-                  f"engines installed: {', '.join(engines)}")]
+    from yomiage.tts.registry import best_voice_name
+
+    lang = cfg.target_lang
+    mine = [r for r in rows if lang in r.languages and r.installed]
+    engines = sorted({r.engine for r in rows if r.installed})
+    try:
+        best = best_voice_name(cfg, lang)
+    except ValueError as exc:
+        return [Check(f"voice for {lang}", False, str(exc),
+                      f"`yomiage voices --lang {lang}` shows what to install; espeak-ng "
+                      "speaks most languages", essential=True)]
+    return [Check(f"voice for {lang}", True,
+                  f"{best} ({len(mine)} installed for {lang}); engines: {', '.join(engines)}")]
 
 
 CHECKS: tuple[Callable[[Config], list[Check]], ...] = (
@@ -237,32 +244,14 @@ def run_doctor(cfg: Config) -> int:
 
 
 # -- voices --------------------------------------------------------------------------
-def _field(item: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
-        if value is not None:
-            return value
-    return default
-
-
-def voice_rows(cfg: Config) -> list[dict[str, Any]] | None:
-    """The registry's voices as plain rows, or None when there is no registry."""
+def voice_rows(cfg: Config) -> list[VoiceInfo] | None:
+    """Every voice the registry knows, or None when the registry cannot be imported."""
     try:
-        from yomiage.tts import registry  # type: ignore[attr-defined,unused-ignore]
+        from yomiage.tts.registry import list_voices
     except ImportError:
+        log.debug("no voice registry", exc_info=True)
         return None
-    rows = []
-    for item in registry.list_voices(cfg):
-        langs = _field(item, "languages", "language", "lang", default=())
-        rows.append({
-            "engine": str(_field(item, "engine", default="?")),
-            "name": str(_field(item, "name", "voice", "id", default="?")),
-            "languages": (langs,) if isinstance(langs, str) else tuple(langs),
-            "installed": bool(_field(item, "installed", "available", default=False)),
-            "licence": str(_field(item, "licence", "license", default="")),
-            "notes": str(_field(item, "notes", "note", "description", default="")),
-        })
-    return rows
+    return list(list_voices(cfg))
 
 
 def run_voices(cfg: Config, lang: str | None = None) -> int:
@@ -275,17 +264,21 @@ def run_voices(cfg: Config, lang: str | None = None) -> int:
         print("yomiage: the voice registry is not available", file=sys.stderr)
         return 1
     if lang:
-        rows = [r for r in rows if lang in r["languages"] or "*" in r["languages"]]
+        rows = [r for r in rows if lang in r.languages or "*" in r.languages]
         if not rows:
-            print(f"yomiage: no voice speaks {lang!r}", file=sys.stderr)
+            print(f"yomiage: no voice speaks {lang!r}; see `yomiage voices`", file=sys.stderr)
             return 1
-    table = Table(title=f"voices{' for ' + lang if lang else ''}")
-    for col in ("voice", "languages", "installed", "licence", "notes"):
+    table = Table(title=f"voices{' for ' + lang if lang else ''} (--voice takes the first column)")
+    table.add_column("voice", no_wrap=True)
+    for col in ("languages", "installed", "licence", "notes"):
         table.add_column(col, overflow="fold")
-    for r in sorted(rows, key=lambda r: (not r["installed"], r["engine"], r["name"])):
-        table.add_row(f"{r['engine']}:{r['name']}", " ".join(r["languages"]),
-                      "[green]yes[/]" if r["installed"] else "[dim]no[/]", r["licence"],
-                      r["notes"])
+    order = {name: i for i, name in enumerate(("kokoro", "piper", "openjtalk", "espeak"))}
+    for r in sorted(rows, key=lambda r: (not r.installed, order.get(r.engine, 9))):
+        langs = " ".join(r.languages)
+        if len(r.languages) > 6:
+            langs = f"{len(r.languages)}: {' '.join(r.languages[:5])} …"
+        table.add_row(r.voice, langs, "[green]yes[/]" if r.installed else "[dim]no[/]",
+                      r.licence, r.notes)
     Console().print(table)
     return 0
 
@@ -301,7 +294,7 @@ def run_say(text: str, cfg: Config, lang: str | None = None) -> int:
         return 2
     lang = lang or cfg.target_lang
     try:
-        from yomiage.tts.registry import load_voice  # type: ignore[import-not-found,unused-ignore]
+        from yomiage.tts.registry import load_voice
 
         t0 = time.perf_counter()
         voice = load_voice(cfg, lang)
