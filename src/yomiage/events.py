@@ -17,10 +17,36 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import orjson
+
+from yomiage.event_types import (
+    AssistantMessage,
+    Block,
+    BlockDelta,
+    BlockStart,
+    BlockStop,
+    ConversationReset,
+    Event,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    OtherBlock,
+    ParseStats,
+    RateLimit,
+    RawLine,
+    RedactedThinkingBlock,
+    Result,
+    SystemEvent,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    TranscriptEntry,
+    Unknown,
+    UserMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +54,6 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 """Longer lines are skipped with a warning instead of being held in memory."""
 
 _BOM = b"\xef\xbb\xbf"
-
-
-@dataclass(slots=True)
-class RawLine:
-    """One input line: 1-based number, bytes without the ``\\n``, perf_counter() when read."""
-
-    line_no: int
-    data: bytes
-    read_at: float
 
 
 def read_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
@@ -66,189 +83,6 @@ def read_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[Ra
         if data[-1:] == b"\n":
             data = data[:-1]
         yield RawLine(n, data, clock())
-
-
-# ----------------------------------------------------------------------- events ----
-
-
-@dataclass(slots=True)
-class TextBlock:
-    text: str
-
-
-@dataclass(slots=True)
-class ThinkingBlock:
-    thinking: str
-
-
-@dataclass(slots=True)
-class RedactedThinkingBlock:
-    pass
-
-
-@dataclass(slots=True)
-class ToolUseBlock:
-    """A tool call; ``server`` marks a server tool use (web search and the like)."""
-
-    id: str
-    name: str
-    input: dict[str, Any]
-    server: bool = False
-
-
-@dataclass(slots=True)
-class ToolResultBlock:
-    tool_use_id: str
-    content: str
-    is_error: bool = False
-
-
-@dataclass(slots=True)
-class OtherBlock:
-    """Image blocks and block types this reader does not know."""
-
-    type: str
-
-
-Block = (
-    TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock | ToolResultBlock | OtherBlock
-)
-
-
-@dataclass(slots=True)
-class SystemEvent:
-    """``system`` lines: init (a new run), task_*, hooks, status, api_retry, compaction…"""
-
-    subtype: str
-    session_id: str | None = None
-    model: str | None = None
-
-
-@dataclass(slots=True)
-class AssistantMessage:
-    """A full assistant line (stream-json, older ``message`` form, or a transcript entry)."""
-
-    blocks: tuple[Block, ...]
-    message_id: str | None = None
-    model: str | None = None
-    parent_tool_use_id: str | None = None
-    sidechain: bool = False
-    error: str | None = None
-
-    @property
-    def subagent(self) -> bool:
-        return self.parent_tool_use_id is not None or self.sidechain
-
-
-@dataclass(slots=True)
-class UserMessage:
-    """A user line: a prompt (``prompt`` set) and/or tool results."""
-
-    prompt: str | None
-    blocks: tuple[Block, ...] = ()
-    parent_tool_use_id: str | None = None
-    sidechain: bool = False
-    meta: bool = False
-    compact_summary: bool = False
-
-    @property
-    def subagent(self) -> bool:
-        return self.parent_tool_use_id is not None or self.sidechain
-
-
-@dataclass(slots=True)
-class Result:
-    """The end of a run."""
-
-    subtype: str
-    is_error: bool
-    errors: tuple[str, ...] = ()
-    terminal_reason: str | None = None
-    api_error_status: int | None = None
-    num_turns: int | None = None
-
-
-@dataclass(slots=True)
-class RateLimit:
-    status: str | None = None
-
-
-@dataclass(slots=True)
-class MessageStart:
-    message_id: str | None
-    model: str | None = None
-    parent_tool_use_id: str | None = None
-
-
-@dataclass(slots=True)
-class BlockStart:
-    """``content_block_start``; ``block`` is the (mostly empty) block being opened."""
-
-    index: int
-    block: Block
-    parent_tool_use_id: str | None = None
-
-
-@dataclass(slots=True)
-class BlockDelta:
-    """``content_block_delta``; ``kind`` is text, thinking, input_json, signature or other."""
-
-    index: int
-    kind: str
-    text: str
-    parent_tool_use_id: str | None = None
-
-
-@dataclass(slots=True)
-class BlockStop:
-    index: int
-    parent_tool_use_id: str | None = None
-
-
-@dataclass(slots=True)
-class MessageDelta:
-    stop_reason: str | None = None
-    parent_tool_use_id: str | None = None
-
-
-@dataclass(slots=True)
-class MessageStop:
-    parent_tool_use_id: str | None = None
-
-
-@dataclass(slots=True)
-class TranscriptEntry:
-    """Transcript bookkeeping: summary, file-history-snapshot, queue-operation, progress."""
-
-    kind: str
-
-
-@dataclass(slots=True)
-class ConversationReset:
-    pass
-
-
-@dataclass(slots=True)
-class Unknown:
-    """A line or stream event of a type this reader does not know (ignored, counted)."""
-
-    type: str
-
-
-Event = (
-    SystemEvent | AssistantMessage | UserMessage | Result | RateLimit | MessageStart | BlockStart
-    | BlockDelta | BlockStop | MessageDelta | MessageStop | TranscriptEntry | ConversationReset
-    | Unknown
-)
-
-
-@dataclass(slots=True)
-class ParseStats:
-    """Counts kept by :func:`parse_line` callers (see ``TextFlow``)."""
-
-    lines: int = 0
-    bad: int = 0
-    unknown: dict[str, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------- parsing ----
@@ -520,3 +354,37 @@ def _short(exc: BaseException) -> str:
         return "nested too deeply"
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:120]
+
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "AssistantMessage",
+    "BadLine",
+    "Block",
+    "BlockDelta",
+    "BlockStart",
+    "BlockStop",
+    "ConversationReset",
+    "Event",
+    "MessageDelta",
+    "MessageStart",
+    "MessageStop",
+    "OtherBlock",
+    "ParseStats",
+    "RateLimit",
+    "RawLine",
+    "RedactedThinkingBlock",
+    "Result",
+    "SystemEvent",
+    "TextBlock",
+    "ThinkingBlock",
+    "ToolResultBlock",
+    "ToolUseBlock",
+    "TranscriptEntry",
+    "Unknown",
+    "UserMessage",
+    "event_from_dict",
+    "parse_line",
+    "read_lines",
+    "strip_line",
+]
