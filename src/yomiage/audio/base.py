@@ -20,6 +20,7 @@ class Sink(Protocol):
     ``mark(callback)`` calls ``callback(t)`` (t = perf_counter seconds) once all audio
     written before the mark has been played (live) or stored (files: at once); the
     pipeline uses marks to timestamp when each sentence started and ended playing.
+    A mark whose audio ``stop`` dropped fires at the cut (every mark fires exactly once).
     """
 
     name: str
