@@ -138,3 +138,8 @@ def test_long_code_block_is_skipped_quickly() -> None:
     t0 = time.process_time()
     assert speak("Hi:\n```\n" + "x = 1\n" * 300_000 + "```\nAfter.") == ["Hi:", "After."]
     assert time.process_time() - t0 < 5.0  # a guard against per-line work, not a speed goal
+
+
+def test_html_tags_and_closing_hashes() -> None:
+    assert speak("## Title ##\n\nLine<br>two <kbd>Ctrl</kbd> and Vec<String> or C#.") == [
+        "Title", "Line two Ctrl and Vec<String> or C#."]

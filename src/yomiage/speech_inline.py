@@ -45,6 +45,9 @@ _INLINE = re.compile(
     r"|!\[[^\]]*\]\([^)]*\)"
     r"|\[(?P<ltext>[^\]]+)\](?:\([^)]*\)|\[[^\]]*\])"
     r"|<(?P<auto>(?:https?|ftp)://[^>\s]+|www\.[^>\s]+)>"
+    r"|(?P<tag>(?i:</?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code|pre"
+    r"|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
+    r"[^<>]*>))"
     r"|(?P<word>[^\s`\[<!]+|[`\[<!])"
     r"|(?P<space>\s+)"
 )
@@ -117,6 +120,8 @@ def _word(w: str) -> str:
         w = _shorten(w)
     if _ROBOT in w:
         w = w.replace(_ROBOT, "")
+    if w and not w.strip("#"):  # closing hashes of a heading ("## Title ##")
+        w = ""
     w = lead + w + trail
     return _ESC_RE.sub(lambda m: chr(ord(m.group()) - _ESC_BASE), w) if escaped else w
 
@@ -133,7 +138,7 @@ def _code(text: str) -> str:
     return PROTECT_OPEN + t + PROTECT_CLOSE
 
 
-_NEEDS_RULES = re.compile("[`*_~\\[\\]<>\\\\/&\U0001f916]|www\\.")
+_NEEDS_RULES = re.compile("[`*_~\\[\\]<>\\\\/&#\U0001f916]|www\\.")
 
 
 def reduce_inline(text: str) -> str:
@@ -152,6 +157,8 @@ def reduce_inline(text: str) -> str:
             out.append(reduce_inline(m.group("ltext")))
         elif kind == "auto":
             out.append(url_host(m.group("auto")))
+        elif kind == "tag":  # simple HTML markup: a space where it stood
+            out.append(" ")
         # images are dropped
     return "".join(out)
 
