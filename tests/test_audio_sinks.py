@@ -281,3 +281,26 @@ def test_raw_sink_refuses_a_terminal():
 
     with pytest.raises(TerminalOutput, match="aplay"):
         RawPcmSink(24000, stream=Tty(), announce=None)
+
+
+def test_raw_sink_into_a_closed_pipe_ends_quietly():
+    """`yomiage … --out - | head -c 100`: BrokenPipeError once, no noise at exit."""
+    code = textwrap.dedent(
+        """
+        import sys, numpy as np
+        from yomiage.audio import open_sink
+        from yomiage.records import AudioChunk
+        sink = open_sink("-", 16000)
+        try:
+            with sink:
+                for _ in range(1000):
+                    sink.write(AudioChunk(np.zeros(1600, dtype=np.float32), 16000))
+        except BrokenPipeError:
+            sys.exit(0)
+        sys.exit(3)
+        """
+    )
+    proc = subprocess.run(f"{sys.executable} -c '{code}' | head -c 100 > /dev/null",
+                          shell=True, capture_output=True, text=True, timeout=30)
+    assert "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1  # only the format line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from types import TracebackType
@@ -54,9 +55,20 @@ class RawPcmSink:
             print(format_line(self.rate), file=announce, flush=True)
 
     def _emit(self, samples: Samples) -> None:
-        if samples.size:
+        if not samples.size or self._closed:
+            return
+        try:
             self._out.write(AudioChunk(samples, self.rate).to_int16().tobytes())
             self._out.flush()
+        except BrokenPipeError:
+            # The player went away. Point stdout at /dev/null so the interpreter's own
+            # flush at exit does not print a second traceback, then let the caller stop.
+            self._closed = True
+            if self._out is sys.stdout.buffer:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+            raise
 
     def write(self, chunk: AudioChunk) -> None:
         """Write ``chunk`` (resampled to the stream's rate)."""
@@ -82,8 +94,8 @@ class RawPcmSink:
     def close(self) -> None:
         """Flush the remaining audio (stdout itself stays open)."""
         if not self._closed:
-            self._closed = True
             self.drain()
+            self._closed = True
 
     def __enter__(self) -> RawPcmSink:
         return self
