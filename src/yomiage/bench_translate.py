@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 LABEL = "random weights, real shape"
 RATIO = 1.3  # Japanese output tokens per English input token, roughly
-VMAP_SIZE = 32768  # assumed size of a Japanese-script vocabulary map on NLLB/M2M
+# Assumed sizes of a Japanese-script vocabulary map (random models have no real vocabulary):
+# NLLB/M2M ~32k of 256k/128k tokens; a shared en+ja Marian vocabulary ~half its 32k.
+VMAP_SIZE = {"nllb": 32768, "m2m": 32768, "marian": 16000}
 SPM_VOCAB = 850  # BPE: ~1.3 tokens per English word on the bench sentences, like NLLB's
 
 
@@ -120,6 +122,31 @@ def run_ct2(ct2: Path, sentences: list[str], device: str, threads: int,
     return summary, n_out, engine.describe()
 
 
+def run_levers(ct2: Path, sentences: list[str], threads: int) -> dict[str, Any]:
+    """Cost of the guard (language check + protection) and of a cache hit, per sentence."""
+    from yomiage.translate.cache import CachedTranslator
+    from yomiage.translate.guard import GuardedTranslator
+    from yomiage.translate.languages import is_in_language
+    from yomiage.translate.protect import protect
+
+    started = time.perf_counter()
+    for text in sentences:
+        is_in_language(protect(text).text, "ja", "en")
+    guard_ms = (time.perf_counter() - started) * 1000 / len(sentences)
+    engine = CT2Translator(ct2, threads=threads, options=DecodeOptions(forced_ratio=RATIO))
+    translator = CachedTranslator(GuardedTranslator(engine))
+    few = sentences[:5]
+    for text in few:
+        translator.translate(text, "en", "ja")
+    hits = []
+    for text in few:
+        started = time.perf_counter()
+        translator.translate(text, "en", "ja")
+        hits.append((time.perf_counter() - started) * 1000)
+    return {"guard_ms_per_sentence": round(guard_ms, 3),
+            "cache_hit_ms_p50": round(float(np.median(hits)), 4)}
+
+
 def run_transformers(hf: Path, ct2: Path, shape: Shape, sentences: list[str], n_out: list[int],
                      device: str, threads: int) -> dict[str, Any]:
     """Time Transformers greedy `generate` (fp32) on the same inputs and output lengths."""
@@ -175,12 +202,18 @@ def step_weight_bytes(shape: Shape, vocab_rows: int, bytes_per_weight: float = 1
 
 def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool = True,
                     *, threads: int = 0, baseline_n: int = 20) -> dict[str, Any]:
-    """Run the benchmark for one model shape; returns a JSON-ready dict of figures."""
+    """Run the benchmark for one model shape; returns a JSON-ready dict of figures.
+
+    ``n`` ≤ 0 means every bench sentence; ``device`` may be auto, cpu or cuda.
+    """
     cfg = load_config({})
     spec = SHAPES[shape]
     hf, ct2 = shape_model(shape, Path(cfg.cache_dir))
-    sentences = load_sentences()[:n]
-    from yomiage.translate.ct2_engine import default_threads
+    sentences = load_sentences()[:n] if n > 0 else load_sentences()
+    from yomiage.translate.ct2_engine import default_threads, pick_device
+
+    if device == "auto":
+        device = pick_device("auto")
 
     threads = threads or default_threads()
     result: dict[str, Any] = {
@@ -192,30 +225,30 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
     result["engine"] = info
     result["ctranslate2"] = full
     vocab_rows = len(read_vocabulary(ct2))
-    if spec.family != "marian":
-        rows = _write_bench_vmap(ct2, VMAP_SIZE)
-        result["ctranslate2_vmap"], _, _ = run_ct2(ct2, sentences, device, threads, vmap=True)
-        result["ctranslate2_vmap"]["vmap_tokens"] = rows
-        one, _, _ = run_ct2(ct2, sentences[:20], device, 1, vmap=True)
-        result["ctranslate2_vmap_1_thread"] = one
+    vmap_rows = _write_bench_vmap(ct2, VMAP_SIZE[spec.family])
+    result["ctranslate2_vmap"], _, _ = run_ct2(ct2, sentences, device, threads, vmap=True)
+    result["ctranslate2_vmap"]["vmap_tokens"] = vmap_rows
+    result["ctranslate2_vmap"]["vmap_note"] = "assumed size of a Japanese-script map"
+    one, _, _ = run_ct2(ct2, sentences[:20], device, 1, vmap=True)
+    result["ctranslate2_vmap_1_thread"] = one
+    result["levers"] = run_levers(ct2, sentences, threads)
     if baseline:
         k = min(baseline_n, len(sentences))
         base = run_transformers(hf, ct2, spec, sentences[:k], n_out[:k], device, threads)
         result["transformers"] = base
-        ours, _, _ = run_ct2(ct2, sentences[:k], device, threads, vmap=spec.family != "marian")
+        ours, _, _ = run_ct2(ct2, sentences[:k], device, threads, vmap=True)
         result["ours_on_baseline_sentences"] = ours
         result["speedup_p50"] = round(base["p50_ms"] / ours["p50_ms"], 2)
         result["speedup_p95"] = round(base["p95_ms"] / ours["p95_ms"], 2)
     if device == "cpu":
         bw = copy_bandwidth()
-        best = result.get("ctranslate2_vmap", full)
-        rows = VMAP_SIZE if "ctranslate2_vmap" in result else vocab_rows
-        for key, nrows in (("full_vocab", vocab_rows), ("vmap", rows)):
+        best = result["ctranslate2_vmap"]
+        for key, nrows in (("full_vocab", vocab_rows), ("vmap", vmap_rows)):
             nbytes = step_weight_bytes(spec, nrows)
             result.setdefault("bandwidth", {})[key] = {
                 "weight_bytes_per_step": nbytes, "bound_ms": round(nbytes / bw / 1e6, 3)}
         result["bandwidth"]["copy_gb_s"] = round(bw, 2)
-        bound = result["bandwidth"]["vmap" if "ctranslate2_vmap" in result else "full_vocab"]
+        bound = result["bandwidth"]["vmap"]
         result["bandwidth"]["measured_step_ms"] = best["step_ms"]
         result["bandwidth"]["step_over_bound"] = round(best["step_ms"] / bound["bound_ms"], 2)
     return result

@@ -88,7 +88,7 @@ class CT2Translator:
     """A Translator over one converted CTranslate2 model directory.
 
     ``pair`` is the (src, tgt) the warm-up uses; ``vmap_target`` builds and uses a
-    vocabulary map for that target (NLLB/M2M only). With ``cpu_fallback`` False a GPU
+    vocabulary map for that target. With ``cpu_fallback`` False a GPU
     failure raises GpuUnavailable instead of moving to the CPU.
     """
 
@@ -112,7 +112,7 @@ class CT2Translator:
         self.family = self.tokenizer.family
         self.threads = threads or default_threads()
         self.vmap_target: str | None = None
-        if vmap_target and self.options.use_vmap and self.family != "marian":
+        if vmap_target and self.options.use_vmap:
             vocab = read_vocabulary(self.model_dir)
             if ensure_vmap(self.model_dir, vocab, vmap_target,
                            self.tokenizer.lang_token(vmap_target)):
