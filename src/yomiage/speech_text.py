@@ -255,8 +255,7 @@ class SpeechText:
                         pos = cut
                     break
                 self._emit(reduce_inline(buf[pos:end]), out)
-                pos = end
-                self._end_line(out, nl >= 0)
+                self._end_line(out)
                 pos = end + 1 if nl >= 0 else end
                 if nl < 0:
                     break
@@ -319,7 +318,7 @@ class SpeechText:
         self._mode = _DROPLINE
         return pos
 
-    def _end_line(self, out: list[str], had_newline: bool) -> None:
+    def _end_line(self, out: list[str]) -> None:
         if self._heading:
             out.append("\n")
             self._open = False
