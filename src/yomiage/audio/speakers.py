@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from types import ModuleType, TracebackType
@@ -24,8 +25,40 @@ class NoAudioDevice(RuntimeError):
     """There is no usable audio output (no PortAudio, no device, or it failed to open)."""
 
 
+_ALSA_HANDLER: Any = None  # keeps the ctypes callback alive
+
+
+def _route_alsa_messages() -> None:
+    """Send libasound's own messages ("underrun occurred", probing noise) to our debug
+    log instead of the user's terminal. Does nothing where ALSA is absent."""
+    global _ALSA_HANDLER
+    if _ALSA_HANDLER is not None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import ctypes.util
+
+        name = ctypes.util.find_library("asound")
+        if name is None:
+            return
+        lib = ctypes.CDLL(name)
+        # void handler(const char *file, int line, const char *func, int err, const char *fmt, ...)
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                 ctypes.c_int, ctypes.c_char_p)
+
+        def handler(file: bytes, line: int, func: bytes, err: int, fmt: bytes) -> None:
+            log.debug("ALSA %s: %s", func.decode(errors="replace") if func else "?",
+                      fmt.decode(errors="replace") if fmt else "")
+
+        _ALSA_HANDLER = proto(handler)
+        lib.snd_lib_error_set_handler(_ALSA_HANDLER)
+    except (OSError, AttributeError):
+        log.debug("could not install an ALSA message handler", exc_info=True)
+
+
 def import_sounddevice() -> ModuleType:
     """The sounddevice module, or NoAudioDevice when PortAudio cannot be loaded."""
+    _route_alsa_messages()
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError when libportaudio is missing
