@@ -37,6 +37,7 @@ _ASCII_TERM = ".!?"
 _CJK_TERM = "。！？｡"
 _OPEN_Q = "「『（【〈《"
 _CLOSE_Q = "」』）】〉》"
+_ALL_TERM = _ASCII_TERM + _CJK_TERM + "…"
 _CLOSERS = "\"')]}”’" + _CLOSE_Q
 _CLAUSE = ",;:—–、，；："
 _SPECIAL = re.compile(
@@ -193,7 +194,7 @@ class Segmenter:
         n = len(buf)
         j = p + 1
         cjk = buf[p] in _CJK_TERM
-        while j < n and buf[j] in _ASCII_TERM + _CJK_TERM + "…":
+        while j < n and buf[j] in _ALL_TERM:
             cjk = cjk or buf[j] in _CJK_TERM
             j += 1
         inside = self._depth > 0
@@ -242,11 +243,10 @@ class Segmenter:
 
 
 def _word_before(buf: str, start: int, p: int) -> str:
-    k = p
-    lo = max(start, p - 16)
-    while k > lo and not buf[k - 1].isspace():
-        k -= 1
-    return buf[k:p].lstrip("(\"'“‘[").lower()
+    seg = buf[max(start, p - 16) : p]
+    if not seg or seg[-1].isspace():
+        return ""
+    return seg.rsplit(None, 1)[-1].lstrip("(\"'“‘[").lower()
 
 
 def find_sentence_end(text: str, final: bool = False, max_chars: int = 120) -> int:

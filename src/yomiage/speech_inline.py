@@ -48,8 +48,10 @@ _INLINE = re.compile(
     r"|(?P<tag>(?i:</?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code|pre"
     r"|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
     r"[^<>]*>))"
-    r"|(?P<word>[^\s`\[<!]+|[`\[<!])"
-    r"|(?P<space>\s+)"
+    # a whole word that some rule may change (emphasis, URL, path, escape, entity, …);
+    # plain words between matches are copied as they are
+    "|(?P<word>(?<![^\\s`\\[<])[^\\s`\\[<]*(?:[*_~\\]>\\\\/&#\U0001f916]|www\\.)[^\\s`\\[<]*)"
+    r"|(?P<stray>[`\[<])"
 )
 _EMPH = re.compile(r"\*\*|__|~~")
 _LEAD = re.compile(r"[(\"'“‘*_~]+")
@@ -146,11 +148,17 @@ def reduce_inline(text: str) -> str:
     if not _NEEDS_RULES.search(text):
         return text  # plain words: nothing to change (the common case, kept fast)
     out: list[str] = []
+    last = 0
     for m in _INLINE.finditer(text):
+        start = m.start()
+        if start > last:
+            out.append(text[last:start])
+        last = m.end()
         kind = m.lastgroup
-        if kind == "word" or kind == "space":
-            g = m.group()
-            out.append(" " if kind == "space" else _word(g) if g not in "`" else "")
+        if kind == "word":
+            out.append(_word(m.group()))
+        elif kind == "stray":
+            out.append("" if m.group() == "`" else m.group())
         elif kind == "code":
             out.append(_code(m.group("code")))
         elif kind == "ltext":
@@ -160,6 +168,7 @@ def reduce_inline(text: str) -> str:
         elif kind == "tag":  # simple HTML markup: a space where it stood
             out.append(" ")
         # images are dropped
+    out.append(text[last:])
     return "".join(out)
 
 
