@@ -73,9 +73,10 @@ def default_output(sd: ModuleType, device: int | str | None = None) -> dict[str,
     try:
         info = sd.query_devices(device, kind="output")
     except (sd.PortAudioError, ValueError) as exc:
-        raise NoAudioDevice(f"no audio output device ({exc}); {HINT}") from None
+        log.debug("PortAudio: %s", exc)
+        raise NoAudioDevice(f"no audio output device found; {HINT}") from None
     if not info or int(info.get("max_output_channels", 0)) < 1:
-        raise NoAudioDevice(f"no audio output device; {HINT}")
+        raise NoAudioDevice(f"no audio output device found; {HINT}")
     return dict(info)
 
 
