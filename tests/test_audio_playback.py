@@ -76,6 +76,16 @@ PLAYER = textwrap.dedent(
 )
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies (Linux), so no server leaks."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _alsa_pulse_plugin() -> bool:
     return bool(glob.glob("/usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so")
                 or glob.glob("/usr/lib*/alsa-lib/libasound_module_pcm_pulse.so"))
@@ -104,7 +114,7 @@ def pulse_env() -> Iterator[dict[str, str]]:
         f"--load=module-null-sink sink_name={SINK} rate={RATE} channels=1 format=s16le",
     ]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -136,7 +146,8 @@ def recording_path(pulse_env: dict[str, str]) -> Iterator[Path]:
     with raw.open("wb") as out:
         rec = subprocess.Popen(
             ["parec", "-d", f"{SINK}.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
-             "--channels=1", "--latency-msec=10"], env=pulse_env, stdout=out)
+             "--channels=1", "--latency-msec=10"], env=pulse_env, stdout=out,
+            preexec_fn=_die_with_parent)
         try:
             # The null sink sleeps up to 2 s between wake-ups until a low-latency client
             # is attached; the first recorded bytes show it now runs at 10 ms. (A real
