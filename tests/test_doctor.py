@@ -170,3 +170,17 @@ def test_say_with_a_real_voice(tmp_path):
     audio, rate = sf.read(out, dtype="float32")
     assert 0.8 < audio.size / rate < 5.0
     assert np.sqrt(np.mean(audio**2)) > 0.01 and np.abs(audio).max() <= 1.0
+
+
+def test_models_check_counts_the_cache(tmp_path):
+    (row,) = doctor.check_models(Config(cache_dir=str(tmp_path)))
+    assert row.ok is None and row.detail.startswith("0 in ")
+
+
+def test_the_real_doctor_finishes_with_every_row(capsys):
+    code = doctor.run_doctor(Config())
+    out = capsys.readouterr().out
+    for name in ("PortAudio", "espeak-ng", "onnxruntime", "CTranslate2", "models cached"):
+        assert name in out
+    assert code in (0, 1)
+    assert ("essentials work" in out) == (code == 0)

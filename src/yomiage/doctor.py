@@ -173,6 +173,16 @@ def check_translation(cfg: Config) -> list[Check]:
     return [Check(f"translation {pair}", True, f"{name} ({spec.licence}) in {where}")]
 
 
+def check_models(cfg: Config) -> list[Check]:
+    """Which downloadable models are in the cache."""
+    from yomiage.models import catalog, installed_dir, models_root
+
+    have = [name for name, spec in catalog().items() if installed_dir(spec, cfg) is not None]
+    where = models_root(cfg)
+    detail = f"{len(have)} in {where}" + (f": {', '.join(sorted(have))}" if have else "")
+    return [Check("models cached", None, detail)]
+
+
 def check_voices(cfg: Config) -> list[Check]:
     """A voice is installed for the listener's language (the one --voice asks for)."""
     rows = voice_rows(cfg)
@@ -199,6 +209,7 @@ CHECKS: tuple[Callable[[Config], list[Check]], ...] = (
     lambda cfg: check_audio(),
     lambda cfg: check_espeak(),
     lambda cfg: check_runtimes(),
+    check_models,
     check_translation,
     check_voices,
 )
