@@ -4,7 +4,10 @@ onnxruntime has no fast CPU kernel for ``ConvInteger`` (it dominates the int8 mo
 time), while its float32 ``Conv``/``MatMul`` use the optimised MLAS kernels. Rewriting each
 ``DynamicQuantizeLinear → ConvInteger/MatMulInteger → Cast → Mul(scale)`` chain into one
 float op with dequantized weights makes synthesis several times faster for 4x the disk size.
-Needs the ``onnx`` package; callers fall back to the int8 file when it is missing.
+Each 1-D ``Conv`` is then written as a 2-D one over a height-1 image, which onnxruntime's
+graph optimiser hands to its blocked (NCHWc) direct convolution instead of im2col + GEMM:
+the same arithmetic (outputs within float rounding), ~1.2x faster on the dilated vocoder
+convolutions. Needs the ``onnx`` package; callers fall back to the int8 file without it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 
 
 def dequantized_path(src: Path, cache_dir: Path) -> Path:
@@ -41,11 +44,16 @@ def ensure_dequantized(src: Path, cache_dir: Path) -> Path:
     log.info("building a float32 copy of %s (once) in %s", src.name, cache_dir)
     model = onnx.load(str(src))
     n_rewritten = dequantize_graph(model)
+    n_2d = conv1d_as_2d(model)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".tmp{os.getpid()}")
     onnx.save(model, str(tmp))
     tmp.replace(out)
-    log.info("rewrote %d integer ops; float32 model at %s", n_rewritten, out)
+    for old in cache_dir.glob(f"{src.stem}.fp32-*.onnx"):
+        if old != out:  # a copy made by an older version of this rewrite
+            old.unlink(missing_ok=True)
+    log.info("rewrote %d integer ops, %d 1-D convolutions; float32 model at %s",
+             n_rewritten, n_2d, out)
     return out
 
 
@@ -156,3 +164,48 @@ def _live_nodes(nodes: list[Any], outputs: list[str]) -> list[Any]:
             needed.update(i for i in n.input if i)
     live.reverse()
     return live
+
+
+def conv1d_as_2d(model: Any) -> int:
+    """Rewrite each 1-D ``Conv`` with a constant weight as Unsqueeze → 2-D Conv → Squeeze.
+
+    Returns how many were rewritten.
+    """
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    axis = "/yomiage/conv2d/axis"
+    g.initializer.append(numpy_helper.from_array(np.array([2], np.int64), axis))
+    nodes: list[Any] = []
+    count = 0
+    for n in g.node:
+        w = inits.get(n.input[1]) if n.op_type == "Conv" and len(n.input) > 1 else None
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        auto_pad = attrs.get("auto_pad", "NOTSET")
+        if w is None or len(w.dims) != 3 or auto_pad not in ("NOTSET", b"NOTSET"):
+            nodes.append(n)
+            continue
+        w4 = n.input[1] + "_2d"
+        if w4 not in inits:
+            arr = numpy_helper.to_array(w)
+            inits[w4] = numpy_helper.from_array(arr.reshape(*arr.shape[:2], 1, arr.shape[2]), w4)
+            g.initializer.append(inits[w4])
+        pads = list(attrs.get("pads", [0, 0]))
+        x4, y4 = n.output[0] + "_x2d", n.output[0] + "_y2d"
+        nodes.append(helper.make_node("Unsqueeze", [n.input[0], axis], [x4]))
+        nodes.append(helper.make_node(
+            "Conv", [x4, w4, *n.input[2:]], [y4], name=n.name + "_2d",
+            kernel_shape=[1, int(w.dims[2])], pads=[0, pads[0], 0, pads[1]],
+            dilations=[1, int(attrs.get("dilations", [1])[0])],
+            strides=[1, int(attrs.get("strides", [1])[0])], group=int(attrs.get("group", 1)),
+        ))
+        nodes.append(helper.make_node("Squeeze", [y4, axis], [n.output[0]]))
+        count += 1
+    del g.node[:]
+    g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    return count
