@@ -7,6 +7,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yomiage.audio.marks import MarkClock
 from yomiage.audio.ring import PlaybackBuffer
@@ -128,3 +130,46 @@ def test_write_gives_up_when_cancelled(clock):
     t0 = time.monotonic()
     buf.write(np.ones(50, dtype=np.float32), cancelled=lambda: time.monotonic() - t0 > 0.05)
     assert buf.pending_frames() == 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    writes=st.lists(st.integers(1, 40), min_size=1, max_size=20),
+    block=st.integers(1, 33),
+    capacity=st.integers(40, 120),
+)
+def test_any_write_and_block_sizes_play_everything_in_order(writes, block, capacity):
+    """Whatever the sizes, the rendered stream is the written stream; each mark fires
+    once, in order, at the DAC time of the frame it follows."""
+    clock = MarkClock()
+    try:
+        buf = PlaybackBuffer(RATE, clock, capacity_seconds=capacity / RATE)
+        fired: list[tuple[int, float]] = []
+        expected: list[tuple[int, float]] = []
+        data = np.arange(1, sum(writes) + 1, dtype=np.float32)
+        played: list[np.ndarray] = []
+        rendered = 0
+        base = time.perf_counter() - 100.0  # in the past: marks are due at once
+        pos = 0
+        for i, size in enumerate(writes):
+            while capacity - buf.pending_frames() < size:  # make room as a device would
+                played.append(_render(buf, block, base + rendered / RATE))
+                rendered += block
+            buf.write(data[pos:pos + size])
+            pos += size
+            buf.add_mark(lambda t, i=i: fired.append((i, t)))
+            expected.append((i, pos))
+        while buf.pending_frames():
+            played.append(_render(buf, block, base + rendered / RATE))
+            rendered += block
+        out = np.concatenate(played)
+        np.testing.assert_array_equal(out[out != 0], data)
+        assert clock.wait_idle(2.0)
+        assert [i for i, _ in fired] == [i for i, _ in expected]
+        for (_, t), (_, end_pos) in zip(fired, expected, strict=True):
+            # the mark follows the frame whose value is end_pos: it fires when that
+            # frame has been heard, i.e. at the DAC time of the next output index
+            index = int(np.flatnonzero(out == end_pos)[0])
+            assert t == pytest.approx(base + (index + 1) / RATE, abs=1e-9)
+    finally:
+        clock.close()
