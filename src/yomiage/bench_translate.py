@@ -99,27 +99,19 @@ def _summary(times: list[float], n_out: list[int], words: list[int]) -> dict[str
     return out
 
 
-def run_ct2(ct2: Path, sentences: list[str], device: str, threads: int,
-            vmap: bool) -> tuple[dict[str, Any], list[int], dict[str, Any]]:
-    """Time our engine per sentence; returns summary, output lengths and engine info."""
-    engine = CT2Translator(ct2, name=ct2.parent.name, device=device, threads=threads,
-                           options=DecodeOptions(forced_ratio=RATIO, use_vmap=vmap),
-                           vmap_target="ja" if vmap else None)
+def make_engine(ct2: Path, device: str, threads: int, vmap: bool) -> CT2Translator:
+    """Our engine with forced output length, with or without the vocabulary map."""
+    return CT2Translator(ct2, name=ct2.parent.name, device=device, threads=threads,
+                         options=DecodeOptions(forced_ratio=RATIO, use_vmap=vmap),
+                         vmap_target="ja" if vmap else None)
+
+
+def time_ct2(engine: CT2Translator, text: str) -> tuple[float, int]:
+    """Seconds for one sentence (tokenize, translate, no detokenize) and output tokens."""
     started = time.perf_counter()
-    engine.generate([sentences[0]], "en", "ja")
-    cold = time.perf_counter() - started
-    engine.warmup()
-    times, n_out, words = [], [], []
-    prefix = 1 if engine.family != "marian" else 0
-    for text in sentences:
-        started = time.perf_counter()
-        tokens = engine.generate([text], "en", "ja")[0]
-        times.append(time.perf_counter() - started)
-        n_out.append(len(tokens) - prefix)
-        words.append(len(text.split()))
-    summary = _summary(times, n_out, words)
-    summary["first_call_cold_ms"] = round(cold * 1000, 1)
-    return summary, n_out, engine.describe()
+    tokens = engine.generate([text], "en", "ja")[0]
+    elapsed = time.perf_counter() - started
+    return elapsed, len(tokens) - (0 if engine.family == "marian" else 1)
 
 
 def run_levers(ct2: Path, sentences: list[str], threads: int) -> dict[str, Any]:
@@ -147,37 +139,37 @@ def run_levers(ct2: Path, sentences: list[str], threads: int) -> dict[str, Any]:
             "cache_hit_ms_p50": round(float(np.median(hits)), 4)}
 
 
-def run_transformers(hf: Path, ct2: Path, shape: Shape, sentences: list[str], n_out: list[int],
-                     device: str, threads: int) -> dict[str, Any]:
-    """Time Transformers greedy `generate` (fp32) on the same inputs and output lengths."""
-    import torch
-    from transformers import AutoModelForSeq2SeqLM
+class HfBaseline:
+    """Transformers greedy `generate` (fp32), fed the same token ids, same output length."""
 
-    from yomiage.translate.tokenizer import SpmTokenizer
+    def __init__(self, hf: Path, ct2: Path, shape: Shape, device: str, threads: int) -> None:
+        import torch
+        from transformers import AutoModelForSeq2SeqLM
 
-    torch.set_num_threads(threads)
-    model = AutoModelForSeq2SeqLM.from_pretrained(str(hf)).eval().to(device)
-    tok = SpmTokenizer.load(ct2)
-    index = {t: i for i, t in enumerate(read_vocabulary(ct2))}
-    forced = {} if shape.family == "marian" \
-        else {"forced_bos_token_id": index[tok.lang_token("ja") or ""]}
-    extra = 0 if shape.family == "marian" else 1
-    times, words = [], []
-    with torch.inference_mode():
-        for i, (text, n) in enumerate(zip(sentences, n_out, strict=True)):
-            ids = torch.tensor([[index.get(t, 1) for t in tok.encode(text, "en", "ja")]],
-                               device=device)
-            kwargs = dict(num_beams=1, do_sample=False, min_new_tokens=n + extra,
-                          max_new_tokens=n + extra, **forced)
-            if i == 0:  # warm-up, like ours
-                model.generate(ids, **kwargs)
+        from yomiage.translate.tokenizer import SpmTokenizer
+
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.device = device
+        self.model = AutoModelForSeq2SeqLM.from_pretrained(str(hf)).eval().to(device)
+        self.tok = SpmTokenizer.load(ct2)
+        self.index = {t: i for i, t in enumerate(read_vocabulary(ct2))}
+        self.forced = {} if shape.family == "marian" \
+            else {"forced_bos_token_id": self.index[self.tok.lang_token("ja") or ""]}
+        self.extra = 0 if shape.family == "marian" else 1
+
+    def time(self, text: str, n_out: int) -> float:
+        """Seconds to generate exactly ``n_out`` tokens for ``text``."""
+        ids = self.torch.tensor([[self.index.get(t, 1) for t in self.tok.encode(text, "en", "ja")]],
+                                device=self.device)
+        with self.torch.inference_mode():
             started = time.perf_counter()
-            model.generate(ids, **kwargs)
-            if device == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - started)
-            words.append(len(text.split()))
-    return _summary(times, n_out, words)
+            self.model.generate(ids, num_beams=1, do_sample=False,
+                                min_new_tokens=n_out + self.extra,
+                                max_new_tokens=n_out + self.extra, **self.forced)
+            if self.device == "cuda":
+                self.torch.cuda.synchronize()
+            return time.perf_counter() - started
 
 
 def copy_bandwidth(megabytes: int = 512, repeats: int = 5) -> float:
@@ -221,36 +213,67 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "threads": threads, "length_ratio": RATIO,
     }
-    full, n_out, info = run_ct2(ct2, sentences, device, threads, vmap=False)
-    result["engine"] = info
-    result["ctranslate2"] = full
-    vocab_rows = len(read_vocabulary(ct2))
     vmap_rows = _write_bench_vmap(ct2, VMAP_SIZE[spec.family])
-    result["ctranslate2_vmap"], _, _ = run_ct2(ct2, sentences, device, threads, vmap=True)
+    engines = {
+        "ctranslate2": make_engine(ct2, device, threads, vmap=False),
+        "ctranslate2_vmap": make_engine(ct2, device, threads, vmap=True),
+        "ctranslate2_vmap_1_thread": make_engine(ct2, device, 1, vmap=True),
+    }
+    cold = {name: time_ct2(e, sentences[0])[0] for name, e in engines.items()}
+    for engine in engines.values():
+        engine.warmup()
+    warm = {name: time_ct2(e, sentences[0])[0] for name, e in engines.items()}
+    result["engine"] = engines["ctranslate2_vmap"].describe()
+    hf_model = HfBaseline(hf, ct2, spec, device, threads) if baseline else None
+    k = min(baseline_n, len(sentences)) if baseline else 0
+    if hf_model is not None:
+        hf_model.time(sentences[0], 8)  # warm-up, like ours
+    # Every variant runs on each sentence in turn, so that load from other processes
+    # on a shared machine falls on all of them alike.
+    timings: dict[str, list[float]] = {name: [] for name in (*engines, "transformers")}
+    n_out: list[int] = []
+    bandwidths: list[float] = []
+    for i, text in enumerate(sentences):
+        if device == "cpu" and i % 10 == 0:
+            bandwidths.append(copy_bandwidth(256, 3))
+        for name, engine in engines.items():
+            seconds, produced = time_ct2(engine, text)
+            timings[name].append(seconds)
+        n_out.append(produced)
+        if hf_model is not None and i < k:
+            timings["transformers"].append(hf_model.time(text, produced))
+    words = [len(t.split()) for t in sentences]
+    for name in engines:
+        result[name] = _summary(timings[name], n_out, words)
+        result[name]["first_call_cold_ms"] = round(cold[name] * 1000, 1)
+        result[name]["same_sentence_warm_ms"] = round(warm[name] * 1000, 1)
     result["ctranslate2_vmap"]["vmap_tokens"] = vmap_rows
     result["ctranslate2_vmap"]["vmap_note"] = "assumed size of a Japanese-script map"
-    one, _, _ = run_ct2(ct2, sentences[:20], device, 1, vmap=True)
-    result["ctranslate2_vmap_1_thread"] = one
+    vocab_rows = len(read_vocabulary(ct2))
     result["levers"] = run_levers(ct2, sentences, threads)
-    if baseline:
-        k = min(baseline_n, len(sentences))
-        base = run_transformers(hf, ct2, spec, sentences[:k], n_out[:k], device, threads)
+    if hf_model is not None:
+        base = _summary(timings["transformers"], n_out[:k], words[:k])
         result["transformers"] = base
-        ours, _, _ = run_ct2(ct2, sentences[:k], device, threads, vmap=True)
-        result["ours_on_baseline_sentences"] = ours
-        result["speedup_p50"] = round(base["p50_ms"] / ours["p50_ms"], 2)
-        result["speedup_p95"] = round(base["p95_ms"] / ours["p95_ms"], 2)
+        for name in ("ctranslate2", "ctranslate2_vmap"):
+            ours = _summary(timings[name][:k], n_out[:k], words[:k])
+            ratios = [b / o for b, o in zip(timings["transformers"], timings[name][:k],
+                                            strict=True)]
+            result[f"speedup_{name}"] = {
+                "sentences": k, "p50_ratio": round(base["p50_ms"] / ours["p50_ms"], 2),
+                "p95_ratio": round(base["p95_ms"] / ours["p95_ms"], 2),
+                "median_per_sentence_ratio": round(float(np.median(ratios)), 2)}
     if device == "cpu":
-        bw = copy_bandwidth()
-        best = result["ctranslate2_vmap"]
-        for key, nrows in (("full_vocab", vocab_rows), ("vmap", vmap_rows)):
+        bw = max(bandwidths)
+        band: dict[str, Any] = {"copy_gb_s_best": round(bw, 2),
+                                "copy_gb_s_median": round(float(np.median(bandwidths)), 2)}
+        for key, nrows, name in (("full_vocab", vocab_rows, "ctranslate2"),
+                                 ("vmap", vmap_rows, "ctranslate2_vmap")):
             nbytes = step_weight_bytes(spec, nrows)
-            result.setdefault("bandwidth", {})[key] = {
-                "weight_bytes_per_step": nbytes, "bound_ms": round(nbytes / bw / 1e6, 3)}
-        result["bandwidth"]["copy_gb_s"] = round(bw, 2)
-        bound = result["bandwidth"]["vmap"]
-        result["bandwidth"]["measured_step_ms"] = best["step_ms"]
-        result["bandwidth"]["step_over_bound"] = round(best["step_ms"] / bound["bound_ms"], 2)
+            bound_ms = nbytes / bw / 1e6
+            band[key] = {"weight_bytes_per_step": nbytes, "bound_ms": round(bound_ms, 3),
+                         "measured_step_ms": result[name]["step_ms"],
+                         "step_over_bound": round(result[name]["step_ms"] / bound_ms, 2)}
+        result["bandwidth"] = band
     return result
 
 
