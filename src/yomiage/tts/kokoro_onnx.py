@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yomiage.config import Config
+from yomiage.tts.kokoro_dequant import CAP_INPUT
 from yomiage.tts.kokoro_frontend import (
     DEFAULT_VOICE,
     SAMPLE_RATE,
@@ -27,6 +28,32 @@ from yomiage.tts.onnx_options import session_options
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 
 log = logging.getLogger(__name__)
+
+EDGE_FRAMES = 4.0  # silence the model may make before and after a phrase, in 25 ms frames
+FINAL_FRAMES = 12.0  # longest final phoneme with its decay (300 ms; Kokoro gives ~550 ms)
+_FINAL_PUNCT = ".,!?;:…—"
+
+
+def frame_caps(
+    tokens: npt.NDArray[np.int64], vocab: dict[str, int], edge_frames: float = EDGE_FRAMES,
+    final_frames: float = FINAL_FRAMES,
+) -> npt.NDArray[np.float32]:
+    """Per-token duration caps in frames (1e4 = as predicted).
+
+    The leading pad and a final punctuation mark get ``edge_frames``; the phrase's last
+    phoneme, to which Kokoro gives ~0.55 s (its sound plus the silence after it),
+    gets ``final_frames``.
+    """
+    caps = np.full(tokens.shape, 1e4, dtype=np.float32)
+    caps[0, 0] = edge_frames
+    punct = {vocab[c] for c in _FINAL_PUNCT if c in vocab} | {vocab.get(" ", -1)}
+    last = tokens.shape[1] - 2  # the token before the closing pad
+    while last >= 1 and int(tokens[0, last]) in punct:
+        caps[0, last] = edge_frames
+        last -= 1
+    if last >= 1:
+        caps[0, last] = final_frames
+    return caps
 
 HUB_MODEL = "kokoro-82m-onnx"
 HUB_ONNX_FILES = ("onnx/model.onnx", "onnx/model_quantized.onnx", "kokoro-v1.0.onnx",
@@ -48,6 +75,8 @@ class KokoroOnnxVoice(PhrasedVoice):
         volume: float = 1.0,
         threads: int = 0,
         phrases: PhraseOptions | None = None,
+        edge_frames: float = EDGE_FRAMES,
+        final_frames: float = FINAL_FRAMES,
     ) -> None:
         super().__init__(speed=speed, volume=volume, phrases=phrases)
         import onnxruntime as ort
@@ -63,15 +92,20 @@ class KokoroOnnxVoice(PhrasedVoice):
         )
         names = [i.name for i in self.session.get_inputs()]
         self._token_name = "tokens" if "tokens" in names else "input_ids"
+        self._capped = CAP_INPUT in names
+        self.edge_frames = edge_frames
+        self.final_frames = final_frames
 
     def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
         """Raw 24 kHz audio for one phrase."""
         x = self.frontend.encode(phrase, self.voice, self.speed)
         if x.tokens.shape[1] <= 2:
             return np.zeros(0, np.float32)
-        out = self.session.run(
-            None, {self._token_name: x.tokens, "style": x.style, "speed": x.speed}
-        )[0]
+        feed = {self._token_name: x.tokens, "style": x.style, "speed": x.speed}
+        if self._capped:
+            feed[CAP_INPUT] = frame_caps(x.tokens, self.frontend.vocab, self.edge_frames,
+                                         self.final_frames)
+        out = self.session.run(None, feed)[0]
         return np.asarray(out, dtype=np.float32).ravel()
 
     def _warmup_text(self) -> str:

