@@ -43,7 +43,7 @@ class PhraseOptions:
     """Limits for phrase splitting, in characters."""
 
     first_max: int = 0
-    """Longest first phrase (0 = by script: 14 CJK, 40 Latin)."""
+    """Longest first phrase (0 = by script: 10 CJK, 28 Latin: about one second of speech)."""
     max_chars: int = 0
     """Longest later phrase (0 = by script: 60 CJK, 160 Latin)."""
     min_chars: int = 0
@@ -53,7 +53,7 @@ class PhraseOptions:
         """(first_max, max_chars, min_chars) for ``text``'s script."""
         cjk = is_cjk(text)
         return (
-            self.first_max or (14 if cjk else 40),
+            self.first_max or (10 if cjk else 28),
             self.max_chars or (60 if cjk else 160),
             self.min_chars or (3 if cjk else 10),
         )
@@ -103,7 +103,9 @@ def split_phrases(text: str, options: PhraseOptions | None = None) -> list[str]:
     for piece in merged:
         limit = first_max if not out else max_chars
         while len(piece.strip()) > limit:
-            cut = _cut_point(piece, limit, min_chars)
+            cut = _cut_point(piece, limit, min_chars, max_chars)
+            if cut <= 0 or len(piece[cut:].strip()) < min_chars:
+                break  # no good cut, or it would leave a scrap: keep the piece whole
             out.append(piece[:cut])
             piece = piece[cut:]
             limit = max_chars
@@ -111,15 +113,37 @@ def split_phrases(text: str, options: PhraseOptions | None = None) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
-def _cut_point(piece: str, limit: int, min_chars: int) -> int:
-    """Where to cut a piece longer than ``limit``: a space, else a particle, else ``limit``."""
-    space = piece.rfind(" ", min_chars, limit + 1)
-    if space > 0:
-        return space + 1
-    for i in range(limit, min_chars - 1, -1):
-        if i < len(piece) and piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
-            return i
-    return limit
+# English words a phrase should not end with (the cut moves to an earlier space).
+_NO_END = frozenset((
+    "a", "an", "the", "to", "of", "in", "on", "at", "by", "for", "from", "with", "and", "or",
+    "but", "as", "is", "are", "was", "were", "be", "my", "your", "its", "our", "their", "this",
+    "that", "these", "those", "i", "we", "you", "he", "she", "it", "they", "i'll", "i've",
+    "i'm", "let",
+))
+
+
+def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
+    """Where to cut a piece longer than ``limit`` (0 = nowhere good).
+
+    A space whose preceding word may end a phrase; else after a Japanese particle that
+    precedes a new word, searched first below ``limit`` and then up to ``max_chars``; a
+    hard cut only beyond ``max_chars``.
+    """
+    for end in (limit, max_chars):
+        pos = piece.rfind(" ", min_chars, end + 1)
+        while pos > 0:
+            word = piece[:pos].rsplit(" ", 1)[-1].strip(",.;:!?\"'()").lower()
+            if word and word not in _NO_END:
+                return pos + 1
+            pos = piece.rfind(" ", min_chars, pos)
+        for i in range(min(end, len(piece) - 1), min_chars - 1, -1):
+            if piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
+                return i
+        if end == limit:
+            for i in range(limit + 1, min(max_chars, len(piece) - 1) + 1):
+                if piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
+                    return i
+    return max_chars if len(piece) > max_chars else 0
 
 
 def _is_hiragana(ch: str) -> bool:
