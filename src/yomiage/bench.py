@@ -51,6 +51,16 @@ def peak_rss_mb() -> float:
     return peak / 1024.0 if sys.platform != "darwin" else peak / (1024.0 * 1024.0)
 
 
+def _loadavg() -> list[float] | None:
+    """The 1/5/15-minute load averages (a busy machine makes every figure slower)."""
+    try:
+        import os
+
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _pct(values: list[float]) -> dict[str, float | None]:
     def r(v: float | None) -> float | None:
         return None if v is None else round(v, 1)
@@ -81,19 +91,38 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     """Run the pipeline benchmark (and the baseline when asked); returns the result."""
     from yomiage.bench_pipeline import (
         FORCED_RATIO,
+        DesignRun,
         StandInTranslator,
+        corpus_lines,
         hf_baseline_translator,
         load_bench_engines,
         run_overlapped,
         run_sequential,
     )
+    from yomiage.translate.ct2_engine import default_threads
 
     eng = load_bench_engines(cfg, args.shape)
     mode = "realtime" if args.realtime else "fast"
-    new = run_overlapped(cfg, eng, args.realtime)
+    old_tr: Any = None
+    skipped = ""
+    if args.baseline and eng.hf_dir is None:
+        skipped = ("no Transformers checkpoint of this model here (run with --shape for a "
+                   "random-weight one)")
+    elif args.baseline:
+        assert eng.hf_dir is not None
+        hf = hf_baseline_translator(eng.hf_dir, FORCED_RATIO, cfg.threads or default_threads())
+        hf.warmup()
+        old_tr = StandInTranslator(hf, cfg.target_lang)
+    new, old = DesignRun("overlapped"), DesignRun("sequential")
+    # Designs alternate session by session, so both meet the same machine noise.
+    for _ in range(max(1, args.repeat)):
+        for _, lines in corpus_lines():
+            run_overlapped(cfg, eng, args.realtime, [lines], into=new)
+            if old_tr is not None:
+                run_sequential(cfg, eng, old_tr, args.realtime, [lines], into=old)
     result: dict[str, Any] = summarize(new.timelines)
     result.update({
-        "stage": "pipeline", "mode": mode,
+        "stage": "pipeline", "mode": mode, "repeat": max(1, args.repeat),
         "rtf": round(new.busy_s / new.audio_s, 3) if new.audio_s else None,
         "audio_s": round(new.audio_s, 2), "wall_s": round(new.wall_s, 2),
         "load_s": round(eng.load_s, 3),
@@ -106,27 +135,21 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
                     "voice": cfg.voice, "threads": cfg.threads, "beam_size": cfg.beam_size,
                     "compute_type": cfg.compute_type, "speed": cfg.speed,
                     "max_clause_chars": cfg.max_clause_chars},
-        "hardware": hardware(), "date": dt.datetime.now(dt.timezone.utc).isoformat(
-            timespec="seconds"),
+        "hardware": hardware(), "load_average": _loadavg(),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "timelines": new.timelines,
     })
-    if args.baseline:
-        if eng.hf_dir is None:
-            result["baseline"] = {"skipped": "no Transformers checkpoint of this model here "
-                                             "(run with --shape for a random-weight one)"}
-        else:
-            hf = hf_baseline_translator(eng.hf_dir, FORCED_RATIO, cfg.threads or 2)
-            hf.warmup()
-            old_tr = StandInTranslator(hf, cfg.target_lang)
-            old = run_sequential(cfg, eng, old_tr, args.realtime)
-            base = summarize(old.timelines)
-            base["design"] = ("sequential: Transformers generate, whole-sentence synthesis, "
-                              "no overlap")
-            base["rtf"] = round(old.busy_s / old.audio_s, 3) if old.audio_s else None
-            p_new, p_old = result["p50_ms"], base["p50_ms"]
-            base["ratio_p50"] = round(p_old / p_new, 2) if p_new and p_old else None
-            base["timelines"] = old.timelines
-            result["baseline"] = base
+    if skipped:
+        result["baseline"] = {"skipped": skipped}
+    elif old_tr is not None:
+        base = summarize(old.timelines)
+        base["design"] = ("sequential: Transformers generate, whole-sentence synthesis, "
+                          "no overlap")
+        base["rtf"] = round(old.busy_s / old.audio_s, 3) if old.audio_s else None
+        p_new, p_old = result["p50_ms"], base["p50_ms"]
+        base["ratio_p50"] = round(p_old / p_new, 2) if p_new and p_old else None
+        base["timelines"] = old.timelines
+        result["baseline"] = base
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return result
 
@@ -144,7 +167,7 @@ def format_pipeline(res: dict[str, Any]) -> str:
 
     lines = [
         f"pipeline ({res['mode']} replay, {res['sentences']} sentences) on {res['hardware']}, "
-        f"{res['date']}",
+        f"{res['date']} (load average {res['load_average']})",
         f"  translation: {res['translator'].get('engine')} {res['models']['translation']} "
         f"on {res['device']} [{res['weights']}]; voice: {res['models']['voice']}",
         f"  first audio: P50 {ms(res['p50_ms'])}  P95 {ms(res['p95_ms'])}  "

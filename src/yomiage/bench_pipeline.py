@@ -320,10 +320,15 @@ def _timed_pipeline(cfg: Any, eng: BenchEngines, lines: list[bytes], realtime: b
                                              TextFlow(cfg)))
 
 
-def run_overlapped(cfg: Any, eng: BenchEngines, realtime: bool) -> DesignRun:
-    """The current design over the whole corpus (lag control off: every sentence counts)."""
-    run = DesignRun("overlapped")
-    for _, lines in corpus_lines():
+def run_overlapped(cfg: Any, eng: BenchEngines, realtime: bool,
+                   sessions: Sequence[list[bytes]] | None = None,
+                   into: DesignRun | None = None) -> DesignRun:
+    """The current design over ``sessions`` (default: the corpus), added to ``into``.
+
+    Lag control is off: every sentence counts.
+    """
+    run = into or DesignRun("overlapped")
+    for lines in sessions if sessions is not None else [ln for _, ln in corpus_lines()]:
         report = _timed_pipeline(cfg, eng, lines, realtime)
         run.timelines += report.timelines
         run.wall_s += report.wall_s
@@ -331,7 +336,9 @@ def run_overlapped(cfg: Any, eng: BenchEngines, realtime: bool) -> DesignRun:
     return run
 
 
-def run_sequential(cfg: Any, eng: BenchEngines, translator: Any, realtime: bool) -> DesignRun:
+def run_sequential(cfg: Any, eng: BenchEngines, translator: Any, realtime: bool,
+                   sessions: Sequence[list[bytes]] | None = None,
+                   into: DesignRun | None = None) -> DesignRun:
     """The old design: per whole sentence, translate → synthesize all → play, no overlap."""
     import numpy as np
 
@@ -340,9 +347,9 @@ def run_sequential(cfg: Any, eng: BenchEngines, translator: Any, realtime: bool)
     from yomiage.records import AudioChunk
     from yomiage.textflow import TextFlow
 
-    run = DesignRun("sequential")
+    run = into or DesignRun("sequential")
     clock = time.perf_counter
-    for _, lines in corpus_lines():
+    for lines in sessions if sessions is not None else [ln for _, ln in corpus_lines()]:
         sink = open_sink("timing" if realtime else "null", eng.voice.sample_rate)
         started = clock()
         with sink:
@@ -370,6 +377,7 @@ def run_sequential(cfg: Any, eng: BenchEngines, translator: Any, realtime: bool)
 
 
 def _totals(run: DesignRun) -> None:
+    run.busy_s = run.audio_s = 0.0
     for tl in run.timelines:
         e = tl.extra
         if tl.translated_at is not None and isinstance(e.get("translate_start"), float):
