@@ -8,6 +8,14 @@ once nor run on. Run: ``python -m yomiage.bench_translate --shape nllb-600m``.
 
 from __future__ import annotations
 
+import os
+
+# Spin-waiting OpenMP threads make PyTorch 10-15x slower on a loaded 2-core machine
+# (measured: Marian-shape generate 4-7 s → 0.35 s per sentence with PASSIVE), which would
+# flatter our ratio; CTranslate2 showed no clear difference. Must be set before ctranslate2
+# and torch load their OpenMP runtimes; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import datetime as dt
 import json
@@ -212,6 +220,7 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
         "label": LABEL, "shape": shape, "device": device, "hardware": hardware(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "threads": threads, "length_ratio": RATIO,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
     vmap_rows = _write_bench_vmap(ct2, VMAP_SIZE[spec.family])
     engines = {
