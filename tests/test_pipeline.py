@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -191,6 +192,20 @@ def test_next_sentence_is_translated_and_synthesized_while_one_plays() -> None:
     assert second.translated_at is not None and first.play_end_at is not None
     assert second.translated_at < first.play_end_at
     assert second.first_audio_at is not None and second.first_audio_at < first.play_end_at
+
+
+def test_next_translation_waits_for_the_current_first_chunk() -> None:
+    report, _ = run(make_sentences(TEXTS[:5]), translator=FakeTranslator(delay=0.01),
+                    voice=FakeVoice(chunks=3, chunk_s=0.05, delay=0.05))
+    tls = report.timelines
+    for cur, nxt in itertools.pairwise(tls):
+        start, first = nxt.extra["translate_start"], cur.extra["first_chunk_at"]
+        assert isinstance(start, float) and isinstance(first, float)
+        if start > cur.extra["synth_start"]:  # type: ignore[operator]
+            assert start >= first
+    # …and it still overlaps with the rest of the current sentence's synthesis
+    assert any(n.translated_at < c.extra["synth_end"]  # type: ignore[operator]
+               for c, n in itertools.pairwise(tls))
 
 
 def test_eof_drains_everything_before_returning() -> None:

@@ -142,6 +142,10 @@ class Pipeline:
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
+        # Cleared while the voice works on a sentence's first chunk: translating the next
+        # sentence then would share the cores and delay the sound that is due first.
+        self._may_translate = threading.Event()
+        self._may_translate.set()
         self._lock = threading.Lock()  # generation, in-flight set, timelines
         self._sink_lock = threading.Lock()  # a stale chunk never slips past an interrupt
         self._generation = 0
@@ -297,6 +301,8 @@ class Pipeline:
             if self._stale(job):
                 continue
             if job.translation is None:
+                while not self._may_translate.wait(_POLL) and not self._stop.is_set():
+                    pass
                 job.timeline.extra["translate_start"] = time.perf_counter()
                 try:
                     job.translation = self.translator.translate(
@@ -318,8 +324,10 @@ class Pipeline:
                 continue
             tl = job.timeline
             tl.extra["synth_start"] = time.perf_counter()
+            self._may_translate.clear()
             try:
                 for chunk in self.voice.stream(job.translation or ""):
+                    self._may_translate.set()
                     if self._stale(job):
                         break
                     tl.extra.setdefault("first_chunk_at", time.perf_counter())
@@ -329,6 +337,8 @@ class Pipeline:
                 tl.error = f"voice: {exc}"
                 log.warning("voice %s failed on sentence %d: %s", self.voice.name,
                             job.sentence.seq, exc)
+            finally:
+                self._may_translate.set()
             tl.extra["synth_end"] = time.perf_counter()
             if not self._put(self._audio, (job, None)):
                 break
