@@ -27,6 +27,7 @@ def test_step_weight_bytes_of_nllb_600m() -> None:
 @pytest.mark.slow
 def test_bench_runs_on_a_tiny_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YOMIAGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # as bench_translate would set it
     result = bench_translate("tiny-nllb", "cpu", n=3, baseline=True, baseline_n=2)
     assert result["label"] == "random weights, real shape"
     for key in ("ctranslate2", "ctranslate2_vmap", "ctranslate2_vmap_1_thread"):

@@ -8,35 +8,41 @@ once nor run on. Run: ``python -m yomiage.bench_translate --shape nllb-600m``.
 
 from __future__ import annotations
 
-import os
-
-# Spin-waiting OpenMP threads make PyTorch 10-15x slower on a loaded 2-core machine
-# (measured: Marian-shape generate 4-7 s → 0.35 s per sentence with PASSIVE), which would
-# flatter our ratio; CTranslate2 showed no clear difference. Must be set before ctranslate2
-# and torch load their OpenMP runtimes; a value the user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import argparse
 import datetime as dt
 import json
 import logging
+import os
 import platform
 import statistics
 import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from yomiage.config import load_config
-from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
 from yomiage.translate.random_models import SHAPES, Shape, build_model
 from yomiage.translate.tokenizer import read_vocabulary
 from yomiage.translate.vmap import VMAP_FILE, VMAP_LANG_FILE
 
+if TYPE_CHECKING:
+    from yomiage.translate.ct2_engine import CT2Translator
+
 log = logging.getLogger(__name__)
+
+
+def quiet_openmp() -> None:
+    """Make OpenMP threads sleep rather than spin while idle (unless the user chose).
+
+    Spin-waiting threads make PyTorch 10-15x slower on a loaded 2-core machine (measured:
+    Marian-shape `generate` 4-7 s → 0.35 s per sentence with PASSIVE), which would flatter
+    our ratio; CTranslate2 showed no clear difference. Works only before ctranslate2 and
+    torch are first imported, so this module imports them lazily.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 LABEL = "random weights, real shape"
 RATIO = 1.3  # Japanese output tokens per English input token, roughly
@@ -109,6 +115,8 @@ def _summary(times: list[float], n_out: list[int], words: list[int]) -> dict[str
 
 def make_engine(ct2: Path, device: str, threads: int, vmap: bool) -> CT2Translator:
     """Our engine with forced output length, with or without the vocabulary map."""
+    from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
+
     return CT2Translator(ct2, name=ct2.parent.name, device=device, threads=threads,
                          options=DecodeOptions(forced_ratio=RATIO, use_vmap=vmap),
                          vmap_target="ja" if vmap else None)
@@ -125,6 +133,7 @@ def time_ct2(engine: CT2Translator, text: str) -> tuple[float, int]:
 def run_levers(ct2: Path, sentences: list[str], threads: int) -> dict[str, Any]:
     """Cost of the guard (language check + protection) and of a cache hit, per sentence."""
     from yomiage.translate.cache import CachedTranslator
+    from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
     from yomiage.translate.guard import GuardedTranslator
     from yomiage.translate.languages import is_in_language
     from yomiage.translate.protect import protect
@@ -206,6 +215,7 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
 
     ``n`` ≤ 0 means every bench sentence; ``device`` may be auto, cpu or cuda.
     """
+    quiet_openmp()
     cfg = load_config({})
     spec = SHAPES[shape]
     hf, ct2 = shape_model(shape, Path(cfg.cache_dir))
