@@ -289,7 +289,9 @@ class Pipeline:
     def _unspoken(self) -> float:
         """Seconds of speech on its way: in-flight jobs + what the sink has not played."""
         with self._lock:
-            inflight = sum(j.estimate for j in self._inflight.values())
+            # audio already written is counted by the sink, the rest by estimate
+            inflight = sum(max(0.0, j.estimate - j.timeline.audio_seconds)
+                           for j in self._inflight.values())
         try:
             return inflight + self.sink.pending_seconds()
         except Exception:  # a sink that cannot tell is treated as caught up
