@@ -196,21 +196,20 @@ def format_pipeline(res: dict[str, Any]) -> str:
 
 
 def _other_stage(stage: str, args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
+    """The text, translate and voice stages' own benchmarks (their modules, their defaults)."""
     if stage == "text":
-        from yomiage.bench_text import bench_text  # type: ignore[import-not-found,unused-ignore]
+        from yomiage.bench_text import bench_text
 
-        return dict(bench_text(args.input, args.repeat))
+        return dict(bench_text(args.input, args.repeat or 3))
     if stage == "translate":
-        from yomiage.bench_translate import (  # type: ignore[import-not-found,unused-ignore]
-            bench_translate,
-        )
+        from yomiage.bench_translate import bench_translate
 
-        return dict(bench_translate(args.shape or "marian", cfg.device, args.repeat,
-                                    args.baseline))
-    from yomiage.bench_voice import bench_voice  # type: ignore[import-not-found,unused-ignore]
+        return dict(bench_translate(args.shape or "marian", cfg.device, args.repeat or 50,
+                                    args.baseline, threads=cfg.threads))
+    from yomiage.bench_voice import bench_voice
 
     engines = None if cfg.voice == "auto" else [cfg.voice]
-    return dict(bench_voice(engines, args.repeat))
+    return dict(bench_voice(engines, args.repeat or 30))
 
 
 def run_bench(args: argparse.Namespace, cfg: Config) -> int:
