@@ -20,7 +20,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from yomiage.config import Config
+from yomiage.config import Config, load_config
 from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
@@ -168,8 +167,7 @@ def bench_voice(engines: list[str] | None = None, n: int = 30,
     p95_ms}, rtf, …, baseline?, ratio_*?}}, "errors"}. An engine that cannot load is
     listed under "errors" and the others still run.
     """
-    cfg = cfg or Config(cache_dir=os.environ.get("YOMIAGE_CACHE_DIR")
-                        or os.path.join(tempfile.gettempdir(), "yomiage-bench-cache"))
+    cfg = cfg or load_config({})  # the user's cache, so Kokoro's float32 copy is reused
     engines = list(engines or DEFAULT_ENGINES)
     result: dict[str, Any] = {
         "stage": "voice", "hardware": hardware(),
