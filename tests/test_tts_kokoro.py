@@ -88,3 +88,22 @@ def test_espeak_stream_header_is_read_without_sizes() -> None:
     assert read_wav_bytes(data + pcm, 22050).tolist() == [0.0, 0.5, -0.5]
     with pytest.raises(RuntimeError):
         read_wav_bytes(data + pcm, 16000)
+
+
+def test_square_pows_become_multiplications() -> None:
+    pytest.importorskip("onnx")
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from yomiage.tts.kokoro_dequant import square_pows
+
+    g = helper.make_graph(
+        [helper.make_node("Pow", ["x", "two"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])],
+        [numpy_helper.from_array(np.array(2.0, np.float32), "two")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    assert square_pows(model) == 1 and model.graph.node[0].op_type == "Mul"
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.array([-1.5, 0.0, 3.0], np.float32)
+    assert sess.run(None, {"x": x})[0].tolist() == (x * x).tolist()

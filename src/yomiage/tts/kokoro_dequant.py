@@ -9,6 +9,8 @@ graph optimiser hands to its blocked (NCHWc) direct convolution instead of im2co
 the same arithmetic (outputs within float rounding), ~1.2x faster on the dilated vocoder
 convolutions. Needs the ``onnx`` package; callers fall back to the int8 file without it.
 
+``Pow(x, 2)`` (the Snake activations) becomes ``Mul(x, x)``: the same bits, ~5 % faster.
+
 Last, an input ``max_frames`` (1, n) caps each token's predicted duration (25 ms frames).
 Kokoro gives the leading pad ~13 frames and a phrase's final punctuation ~22 frames of
 silence, a third of a short phrase's audio, which the decoder would synthesize only for
@@ -27,7 +29,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"
 CAP_INPUT = "max_frames"
 
 
@@ -51,6 +53,7 @@ def ensure_dequantized(src: Path, cache_dir: Path) -> Path:
     model = onnx.load(str(src))
     n_rewritten = dequantize_graph(model)
     n_2d = conv1d_as_2d(model)
+    square_pows(model)
     if not add_duration_cap(model):
         log.warning("Kokoro graph: duration node not found; silence at phrase edges not capped")
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -241,3 +244,24 @@ def add_duration_cap(model: Any) -> bool:
     g.input.append(helper.make_tensor_value_info(CAP_INPUT, TensorProto.FLOAT,
                                                  [1, "sequence_length"]))
     return True
+
+
+def square_pows(model: Any) -> int:
+    """Replace ``Pow(x, 2)`` with a constant exponent by ``Mul(x, x)``; return the count."""
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    count = 0
+    for i, n in enumerate(g.node):
+        if n.op_type != "Pow" or len(n.input) != 2:
+            continue
+        e = consts.get(n.input[1])
+        if e is not None and e.size == 1 and float(e.ravel()[0]) == 2.0:
+            g.node[i].CopyFrom(helper.make_node("Mul", [n.input[0], n.input[0]], list(n.output),
+                                                name=n.name + "_square"))
+            count += 1
+    return count
