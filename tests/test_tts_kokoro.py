@@ -107,3 +107,32 @@ def test_square_pows_become_multiplications() -> None:
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     x = np.array([-1.5, 0.0, 3.0], np.float32)
     assert sess.run(None, {"x": x})[0].tolist() == (x * x).tolist()
+
+
+@pytest.mark.slow
+def test_hub_kokoro_layout_loads_through_the_model_manager(tmp_path, frontend) -> None:  # type: ignore[no-untyped-def]
+    """The hub path (``kokoro-82m-onnx``: onnx/, voices/*.bin, tokenizer.json) with real
+    weights: the shipped ONNX file, and the jf_alpha style table saved as ``af_heart.bin``
+    (a stand-in: no hub voice is on this machine). English goes through espeak-ng IPA."""
+    import json
+
+    from yomiage.config import Config
+    from yomiage.models import INSTALLED_MARK
+    from yomiage.tts.kokoro_frontend import package_model
+    from yomiage.tts.registry import best_voice_name, load_voice
+
+    folder = tmp_path / "models" / "kokoro-82m-onnx"
+    (folder / "onnx").mkdir(parents=True)
+    (folder / "voices").mkdir()
+    (folder / "onnx" / "model_quantized.onnx").symlink_to(package_model())
+    frontend.voices["jf_alpha"].astype("<f4").tofile(folder / "voices" / "af_heart.bin")
+    (folder / "tokenizer.json").write_text(json.dumps({"model": {"vocab": frontend.vocab}}))
+    (folder / INSTALLED_MARK).write_text("{}")
+    cfg = Config(cache_dir=str(tmp_path), offline=True)
+    assert best_voice_name(cfg, "en") == "kokoro:af_heart"
+    voice = load_voice(cfg, "en")
+    assert voice.name == "kokoro:af_heart" and voice.language == "en"
+    chunks = list(voice.stream("Hello, the tests passed."))
+    audio = np.concatenate([c.samples for c in chunks])
+    assert chunks and 0.8 < len(audio) / 24000 < 4.0
+    assert float(np.sqrt(np.mean(audio**2))) > 0.02
