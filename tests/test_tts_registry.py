@@ -59,3 +59,31 @@ def test_hub_voices_are_in_the_model_catalog() -> None:
     names = set(catalog())
     assert {s.name for s in VOICE_MODELS} <= names
     assert all(s.kind == "voice" and s.repo and s.licence for s in VOICE_MODELS)
+
+
+@pytest.mark.slow
+def test_installed_hub_piper_voice_is_chosen_for_its_language(cfg: Config) -> None:
+    """A hub Piper voice in the cache (the shipped Joe model relabelled German, as a
+    stand-in: no hub voice is on this machine) wins over espeak-ng for German."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from yomiage.models import INSTALLED_MARK
+    from yomiage.tts.piper_onnx import package_voice_files
+
+    model, config = package_voice_files()
+    root = Path(cfg.cache_dir) / "models" / "piper-de_DE-thorsten-medium"
+    leaf = root / "de" / "de_DE" / "thorsten" / "medium"
+    leaf.mkdir(parents=True)
+    (leaf / "de_DE-thorsten-medium.onnx").symlink_to(model)
+    data = json.loads(config.read_text())
+    data["language"]["family"], data["espeak"]["voice"] = "de", "de"
+    (leaf / "de_DE-thorsten-medium.onnx.json").write_text(json.dumps(data))
+    (root / INSTALLED_MARK).write_text("{}")
+    assert best_voice_name(cfg, "de") == "piper:de_DE-thorsten-medium"
+    voice = load_voice(cfg, "de")
+    assert voice.name == "piper:de_DE-thorsten-medium" and voice.language == "de"
+    audio = np.concatenate([c.samples for c in voice.stream("Guten Tag, alles gut.")])
+    assert len(audio) / voice.sample_rate > 0.5
