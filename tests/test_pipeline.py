@@ -26,6 +26,7 @@ class FakeTranslator:
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.calls: list[tuple[str, float]] = []
+        self.batches: list[list[str]] = []
 
     def translate(self, text: str, src: str, tgt: str) -> str:
         time.sleep(self.delay)
@@ -35,7 +36,11 @@ class FakeTranslator:
         return text.upper()
 
     def translate_batch(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
-        return [self.translate(t, src, tgt) for t in texts]
+        self.batches.append(list(texts))
+        if any("BOOM" in t for t in texts):
+            raise RuntimeError("model exploded")
+        time.sleep(self.delay)  # a batch costs about one sentence
+        return [t.upper() for t in texts]
 
     def warmup(self) -> None:
         pass
@@ -206,6 +211,26 @@ def test_next_translation_waits_for_the_current_first_chunk() -> None:
     # …and it still overlaps with the rest of the current sentence's synthesis
     assert any(n.translated_at < c.extra["synth_end"]  # type: ignore[operator]
                for c, n in itertools.pairwise(tls))
+
+
+def test_sentences_queued_while_the_voice_works_are_translated_as_a_batch() -> None:
+    translator = FakeTranslator(delay=0.01)
+    voice = FakeVoice(chunks=3, chunk_s=0.05, delay=0.03)
+    report, _ = run(make_sentences(TEXTS), translator=translator, voice=voice)
+    assert translator.calls[0][0] == TEXTS[0]  # the first sentence goes alone
+    assert translator.batches and all(1 < len(b) <= 4 for b in translator.batches)
+    assert voice.texts == [t.upper() for t in TEXTS]  # order kept
+    assert any(t.extra.get("batch") for t in report.timelines)
+
+
+def test_a_failing_batch_is_retried_one_by_one() -> None:
+    texts = [f"Number {i}." for i in range(4)] + ["It goes BOOM."] + ["Last one."]
+    translator = FakeTranslator(delay=0.01)
+    report, _ = run(make_sentences(texts), translator=translator,
+                    voice=FakeVoice(chunks=3, chunk_s=0.05, delay=0.03))
+    assert report.errors == 1 and report.timelines[4].error
+    assert [t.translation for t in report.timelines if not t.error] == \
+        [t.upper() for t in texts if "BOOM" not in t]
 
 
 def test_eof_drains_everything_before_returning() -> None:

@@ -55,6 +55,8 @@ class PipelineOptions:
     max_pending: int = 1024
     """Non-live runs: the reader waits while this many sentences are queued."""
     translated_queue: int = 2
+    translate_batch: int = 4
+    """Sentences queued while the voice is busy are translated together, up to this many."""
     audio_queue: int = 256
     """Chunks between synthesis and the sink (back-pressure on the voice)."""
 
@@ -146,6 +148,7 @@ class Pipeline:
         # sentence then would share the cores and delay the sound that is due first.
         self._may_translate = threading.Event()
         self._may_translate.set()
+        self._synth_busy = threading.Event()  # the voice is working on a sentence
         self._lock = threading.Lock()  # generation, in-flight set, timelines
         self._sink_lock = threading.Lock()  # a stale chunk never slips past an interrupt
         self._generation = 0
@@ -298,25 +301,72 @@ class Pipeline:
             return inflight
 
     def _translate_loop(self) -> None:
-        opts = self.options
         while (job := self._take()) is not None:
             if self._stale(job):
                 continue
             if job.translation is None:
+                # the sound due first gets the cores: wait for the voice's first chunk
                 while not self._may_translate.wait(_POLL) and not self._stop.is_set():
                     pass
-                job.timeline.extra["translate_start"] = time.perf_counter()
-                try:
-                    job.translation = self.translator.translate(
-                        job.sentence.text, opts.source_lang, opts.target_lang)
-                except Exception as exc:
-                    self._fail(job, "translation", exc)
+            jobs = [job, *self._take_more()]
+            todo = [j for j in jobs if j.translation is None and not self._stale(j)]
+            if todo:
+                self._translate(todo)
+            now = time.perf_counter()
+            for j in jobs:
+                if j.timeline.error is not None or self._stale(j):
                     continue
-            job.timeline.translated_at = time.perf_counter()
-            job.timeline.translation = job.translation
-            if not self._put(self._translated, job):
-                break
+                j.timeline.translated_at = j.timeline.translated_at or now
+                j.timeline.translation = j.translation
+                if not self._put(self._translated, j):
+                    break
         self._put(self._translated, _DONE)
+
+    def _take_more(self) -> list[_Job]:
+        """While the voice is busy, queued sentences join the next translation as a batch
+        (a whole message often arrives at once; a batch costs far less than one by one)."""
+        if self.options.translate_batch <= 1 or not self._synth_busy.is_set():
+            return []
+        more: list[_Job] = []
+        with self._pending.cond:
+            items = self._pending.items
+            while items and len(more) < self.options.translate_batch - 1 \
+                    and items[0].translation is None:
+                more.append(items.popleft())
+            with self._lock:
+                for j in more:
+                    self._inflight[id(j)] = j
+            self._pending.cond.notify_all()
+        return more
+
+    def _translate(self, todo: list[_Job]) -> None:
+        """Translate ``todo`` (one call); on a batch failure retry one by one."""
+        opts = self.options
+        started = time.perf_counter()
+        for j in todo:
+            j.timeline.extra["translate_start"] = started
+        texts = [j.sentence.text for j in todo]
+        try:
+            if len(todo) == 1:
+                outs = [self.translator.translate(texts[0], opts.source_lang, opts.target_lang)]
+            else:
+                outs = self.translator.translate_batch(texts, opts.source_lang,
+                                                       opts.target_lang)
+                if len(outs) != len(todo):
+                    raise RuntimeError(f"{len(outs)} translations for {len(todo)} sentences")
+        except Exception as exc:
+            if len(todo) == 1:
+                self._fail(todo[0], "translation", exc)
+                return
+            for j in todo:
+                self._translate([j])
+            return
+        done = time.perf_counter()
+        for j, out in zip(todo, outs, strict=True):
+            j.translation = out
+            j.timeline.translated_at = done
+            if len(todo) > 1:
+                j.timeline.extra["batch"] = len(todo)
 
     def _synth_loop(self) -> None:
         while (job := self._get(self._translated)) is not _DONE:
@@ -327,6 +377,7 @@ class Pipeline:
             tl = job.timeline
             tl.extra["synth_start"] = time.perf_counter()
             self._may_translate.clear()
+            self._synth_busy.set()
             try:
                 for chunk in self.voice.stream(job.translation or ""):
                     self._may_translate.set()
@@ -341,6 +392,7 @@ class Pipeline:
                             job.sentence.seq, exc)
             finally:
                 self._may_translate.set()
+                self._synth_busy.clear()
             tl.extra["synth_end"] = time.perf_counter()
             if not self._put(self._audio, (job, None)):
                 break
