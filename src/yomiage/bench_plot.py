@@ -42,7 +42,7 @@ def _draw(ax: Any, timelines: Sequence[Timeline], title: str) -> None:
     ax.set_xlabel("ms since the first sentence's line was read")
     ax.set_ylabel("sentence")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def plot_waterfall(path: str, timelines: Sequence[Timeline],
