@@ -24,78 +24,23 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from yomiage.audio.base import Sink
-from yomiage.config import Config
 from yomiage.lag import LagPolicy, estimate_seconds, skip_notice
+from yomiage.pipeline_options import PipelineOptions, RunReport, sentences_from_lines
 from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
 from yomiage.translate.base import Translator
 from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Pipeline", "PipelineOptions", "RunReport", "sentences_from_lines"]
+
 _DONE: Any = object()  # end-of-stream marker passed down the queues
 _POLL = 0.05  # seconds between checks of the stop flag while blocked
-
-
-@dataclass(frozen=True)
-class PipelineOptions:
-    """How the pipeline behaves (built from :class:`Config` by :meth:`from_config`)."""
-
-    source_lang: str = "en"
-    target_lang: str = "ja"
-    live: bool = False
-    """Real-time playback of a live stream: lag control and interruption apply."""
-    max_lag: float = 12.0
-    interrupt: bool = True
-    speed: float = 1.0
-    max_pending: int = 1024
-    """Non-live runs: the reader waits while this many sentences are queued."""
-    translated_queue: int = 2
-    translate_batch: int = 4
-    """Sentences queued while the voice is busy are translated together, up to this many."""
-    audio_queue: int = 256
-    """Chunks between synthesis and the sink (back-pressure on the voice)."""
-
-    @classmethod
-    def from_config(cls, cfg: Config, live: bool) -> PipelineOptions:
-        """Options for ``cfg``; ``live`` = real-time playback of a live stream."""
-        return cls(source_lang=cfg.source_lang, target_lang=cfg.target_lang, live=live,
-                   max_lag=cfg.max_lag, interrupt=cfg.interrupt, speed=cfg.speed)
-
-
-@dataclass
-class RunReport:
-    """What one run did: a timeline per sentence, plus run-level facts."""
-
-    timelines: list[Timeline]
-    wall_s: float
-    interrupted: bool = False
-    load_s: float = 0.0
-    """Model load + warm-up time (filled in by whoever loaded the engines)."""
-
-    @property
-    def spoken(self) -> list[Timeline]:
-        """Timelines of sentences that reached the sink (notices included)."""
-        return [t for t in self.timelines if t.first_audio_at is not None]
-
-    @property
-    def skipped(self) -> int:
-        """Sentences dropped by lag control or interruption."""
-        return sum(1 for t in self.timelines if t.skipped)
-
-    @property
-    def errors(self) -> int:
-        """Sentences an engine failed on."""
-        return sum(1 for t in self.timelines if t.error)
-
-    @property
-    def audio_seconds(self) -> float:
-        """Seconds of audio handed to the sink."""
-        return sum(t.audio_seconds for t in self.timelines)
 
 
 @dataclass(eq=False)
@@ -106,13 +51,6 @@ class _Job:
     estimate: float
     translation: str | None = None  # preset for notices: already in the target language
     started: bool = False
-
-
-def sentences_from_lines(lines: Iterable[Any], flow: Any) -> Iterator[Sentence]:
-    """Sentences of a stream: ``flow.feed(raw)`` per line, then ``flow.finish()`` at EOF."""
-    for raw in lines:
-        yield from flow.feed(raw)
-    yield from flow.finish()
 
 
 class _Pending:

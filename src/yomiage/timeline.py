@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,7 +40,7 @@ def first_audio_ms(timelines: Iterable[Timeline]) -> list[float]:
 def is_consistent(tl: Timeline) -> bool:
     """True when the steps that happened are in order: read ≤ segmented ≤ … ≤ play_end."""
     times = [tl.read_at] + [v for v in (getattr(tl, s) for s in _STEPS) if v is not None]
-    return all(a <= b for a, b in zip(times, times[1:]))
+    return all(a <= b for a, b in itertools.pairwise(times))
 
 
 def timeline_record(tl: Timeline, origin: float) -> dict[str, Any]:
