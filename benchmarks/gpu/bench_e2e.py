@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_kokoro import inputs, load, pct, synth  # noqa: E402
+from bench_kokoro import compile_voice, inputs, load, pct, synth  # noqa: E402
 from bench_translate import EOS, JPN, make_ids  # noqa: E402
 from nllb_shape import JA_VOCAB_ROWS, build_model, sentences  # noqa: E402
 
@@ -38,15 +38,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--interval", type=float, default=0.25, help="seconds between arriving sentences")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--compile", action="store_true", help="torch.compile the decoder step and Kokoro's heavy parts")
     args = ap.parse_args()
     dev = "cuda"
     t0 = time.perf_counter()
     nmt = build_model(dev, torch.float16)
-    dec = GreedyDecoder(nmt, "m2m", max_src=256, max_tgt=256, graphs=True)
+    dec = GreedyDecoder(nmt, "m2m", max_src=256, max_tgt=256, graphs=True, compile_step=args.compile)
     gen = torch.Generator().manual_seed(2)
     ja = torch.cat([torch.tensor([EOS, JPN]), torch.randperm(256206, generator=gen)[:JA_VOCAB_ROWS]])
     ja = torch.unique(ja[ja != 1])
     voice, label = load(args.onnx, dev)
+    if args.compile:
+        compile_voice(voice)
     load_s = time.perf_counter() - t0
     en = sentences()
     cases = [make_ids(s, gen) for s in en]
@@ -60,7 +63,7 @@ def main() -> None:
     def speak(i: int) -> np.ndarray:
         return synth(voice, phrases[i]["tokens"], phrases[i]["style"], dev)
 
-    for i in range(3):  # warm-up (graph capture, cuDNN)
+    for i in range(3 if not args.compile else len(en)):  # warm-up (graph capture, compile, cuDNN)
         translate(i)
         speak(i)
     torch.cuda.synchronize()
@@ -111,7 +114,7 @@ def main() -> None:
                 "(audio on the host); G2P frontend time from a CPU machine listed apart",
         "translation": "NLLB-200-600M shape, random weights (real shape), fp16, CUDA graph step, "
                        f"{int(ja.numel())}-row output vocabulary, output = source x 1.3",
-        "voice": f"Kokoro-82M PyTorch fp32/TF32, {label}",
+        "voice": f"Kokoro-82M PyTorch fp32/TF32, {label}", "compiled": args.compile,
         "device": torch.cuda.get_device_name(0), "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_s": round(load_s, 2),
         "n_sentences": len(en), "rounds": args.rounds,

@@ -96,6 +96,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=30, help="repetitions of the 15-word sentence")
     ap.add_argument("--dtype", default="float16")
     ap.add_argument("--tiny", action="store_true", help="dry run with a small model (CPU check)")
+    ap.add_argument("--compile", action="store_true", help="add a torch.compile'd step variant")
     args = ap.parse_args()
     dtype = getattr(torch, args.dtype) if DEVICE == "cuda" else torch.float32
     model = build_model(DEVICE, dtype, tiny=args.tiny)
@@ -131,9 +132,12 @@ def main() -> None:
 
     variants: dict[str, Callable[[list[int], int], object]] = {"transformers_generate": hf}
     decs: dict[str, GreedyDecoder] = {}
-    for key, graphs, vocab in (("torch_eager_fullvocab", False, full), ("torch_graph_fullvocab", True, full),
-                               ("torch_graph_javocab", True, ja)):
-        dec = GreedyDecoder(model, "m2m", max_src=256, max_tgt=256, graphs=graphs)
+    plan = [("torch_eager_fullvocab", False, full, False), ("torch_graph_fullvocab", True, full, False),
+            ("torch_graph_javocab", True, ja, False)]
+    if args.compile:
+        plan.append(("torch_compiled_graph_javocab", True, ja, True))
+    for key, graphs, vocab, comp in plan:
+        dec = GreedyDecoder(model, "m2m", max_src=256, max_tgt=256, graphs=graphs, compile_step=comp)
         decs[key] = dec
 
         def run(ids: list[int], n: int, dec: GreedyDecoder = dec, vocab: torch.Tensor = vocab,
@@ -146,6 +150,11 @@ def main() -> None:
     a = variants["torch_eager_fullvocab"](f_ids, f_out)
     b = variants["torch_graph_fullvocab"](f_ids, f_out)
     results["graph_equals_eager_ids"] = a == b
+    if args.compile:
+        t_c = time.perf_counter()
+        c = variants["torch_compiled_graph_javocab"](f_ids, f_out)
+        results["compile_s"] = round(time.perf_counter() - t_c, 1)
+        results["compiled_equals_graph_ids_javocab"] = c == variants["torch_graph_javocab"](f_ids, f_out)
     ref = hf(f_ids, f_out)
     results["eager_equals_transformers_ids"] = a == ref[0, 1:].tolist()  # type: ignore[index]
 
@@ -181,7 +190,7 @@ def anatomy_of_steps(model: torch.nn.Module, decs: dict[str, GreedyDecoder], f_i
     anatomy["copy_bandwidth_GBps"] = round(bw / 1e9, 1)
     enc = decs["torch_graph_javocab"]
     anatomy["encoder_ms_15w"] = round(1000 * min(timed(lambda: enc._encode(f_ids)) for _ in range(20)), 3)
-    for key in ("torch_graph_fullvocab", "torch_graph_javocab"):
+    for key in [k for k in decs if "graph" in k]:
         dec, graph = decs[key]._decoders[key]
         n = 200
         replay = graph.replay if graph is not None else dec.step

@@ -122,7 +122,7 @@ class StaticDecoder(nn.Module):
         self.out_buf = torch.zeros(b, t, dtype=torch.long, device=dev)
         self.steps = torch.arange(t, device=dev)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def set_extra(self, ids: list[int]) -> None:
         """Allow these token ids too (up to ``extra_slots``), until the next call."""
         ids = ids[: self.extra_slots]
@@ -134,7 +134,7 @@ class StaticDecoder(nn.Module):
             self.out_w[lo : lo + n] = self.full_w.index_select(0, idx)
             self.out_b[lo : lo + n] = self.full_b.index_select(0, idx)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def prepare(self, enc_out: torch.Tensor, enc_mask: torch.Tensor) -> None:
         """Load the encoder output (B, S, d) and its 0/1 mask (B, S) into the cross-attention
         buffers, and clear the self-attention cache."""
@@ -161,7 +161,7 @@ class StaticDecoder(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.head_dim**-0.5)
         return out.transpose(1, 2).reshape(q.shape[0], 1, self.d_model)
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def step(self) -> None:
         """One decoder step: reads ``tok`` at ``pos``; writes the argmax to ``next_tok``,
         ``out_buf[:, pos]`` and ``tok``, then advances ``pos``."""

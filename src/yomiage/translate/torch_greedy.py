@@ -31,6 +31,7 @@ class GreedyDecoder:
         graphs: bool = True,
         check_every: int = 4,
         extra_slots: int = 0,
+        compile_step: bool = False,
     ) -> None:
         self.model = model.eval()
         self.family = family
@@ -41,6 +42,7 @@ class GreedyDecoder:
         cfg: Any = model.config
         self.eos = int(cfg.eos_token_id)
         self.extra_slots = extra_slots
+        self.compile_step = compile_step
         self._decoders: dict[object, tuple[StaticDecoder, GraphedStep | None]] = {}
 
     def _decoder(
@@ -48,6 +50,8 @@ class GreedyDecoder:
     ) -> tuple[StaticDecoder, GraphedStep | None]:
         if key not in self._decoders:
             dec = StaticDecoder(self.model, self.family, self.shape, vocab_ids, self.extra_slots)
+            if self.compile_step:  # fuse the step's small kernels (Triton on CUDA)
+                dec.step = torch.compile(dec.step, dynamic=False)  # type: ignore[method-assign]
             graph = None
             if self.graphs:
                 dec.prepare(*self._encode([self.eos]))
@@ -56,14 +60,14 @@ class GreedyDecoder:
             log.debug("built decoder for vocabulary %s (%d rows)", key, dec.out_w.shape[0])
         return self._decoders[key]
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def _encode(self, src_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         ids = torch.tensor([list(src_ids)], dtype=torch.long, device=self.device)
         mask = torch.ones_like(ids)
         enc = self.model.get_encoder()  # type: ignore[operator]
         return enc(input_ids=ids, attention_mask=mask).last_hidden_state, mask
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def generate(
         self,
         src_ids: Sequence[int],
