@@ -25,27 +25,37 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_kokoro import compile_voice, inputs, load, pct, synth  # noqa: E402
-from bench_translate import EOS, JPN, make_ids  # noqa: E402
-from nllb_shape import JA_VOCAB_ROWS, build_model, sentences  # noqa: E402
+from bench_kokoro import compile_voice, inputs, load, pct, synth
+from bench_translate import EOS, JPN, make_ids
+from nllb_shape import JA_VOCAB_ROWS, build_model, sentences
 
-from yomiage.translate.torch_greedy import GreedyDecoder  # noqa: E402
+from yomiage.translate.torch_greedy import GreedyDecoder
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--onnx", type=Path)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--interval", type=float, default=0.25, help="seconds between arriving sentences")
+    ap.add_argument(
+        "--interval", type=float, default=0.25, help="seconds between arriving sentences"
+    )
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--compile", action="store_true", help="torch.compile the decoder step and Kokoro's heavy parts")
+    ap.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the decoder step and Kokoro's heavy parts",
+    )
     args = ap.parse_args()
     dev = "cuda"
     t0 = time.perf_counter()
     nmt = build_model(dev, torch.float16)
-    dec = GreedyDecoder(nmt, "m2m", max_src=256, max_tgt=256, graphs=True, compile_step=args.compile)
+    dec = GreedyDecoder(
+        nmt, "m2m", max_src=256, max_tgt=256, graphs=True, compile_step=args.compile
+    )
     gen = torch.Generator().manual_seed(2)
-    ja = torch.cat([torch.tensor([EOS, JPN]), torch.randperm(256206, generator=gen)[:JA_VOCAB_ROWS]])
+    ja = torch.cat(
+        [torch.tensor([EOS, JPN]), torch.randperm(256206, generator=gen)[:JA_VOCAB_ROWS]]
+    )
     ja = torch.unique(ja[ja != 1])
     voice, label = load(args.onnx, dev)
     if args.compile:
@@ -110,15 +120,22 @@ def main() -> None:
 
     fe_ms = float(np.median([p["frontend_ms"] for p in phrases]))
     result = {
-        "what": "first-audio latency on the GPU = translate one sentence + synthesize its first phrase "
-                "(audio on the host); G2P frontend time from a CPU machine listed apart",
+        "what": "first-audio latency on the GPU = translate one sentence + synthesize its "
+        "first phrase "
+        "(audio on the host); G2P frontend time from a CPU machine listed apart",
         "translation": "NLLB-200-600M shape, random weights (real shape), fp16, CUDA graph step, "
-                       f"{int(ja.numel())}-row output vocabulary, output = source x 1.3",
-        "voice": f"Kokoro-82M PyTorch fp32/TF32, {label}", "compiled": args.compile,
-        "device": torch.cuda.get_device_name(0), "torch": torch.__version__,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_s": round(load_s, 2),
-        "n_sentences": len(en), "rounds": args.rounds,
-        "sequential": pct(seq), "translate_only": pct(tr_only), "first_chunk_only": pct(voice_only),
+        f"{int(ja.numel())}-row output vocabulary, output = source x 1.3",
+        "voice": f"Kokoro-82M PyTorch fp32/TF32, {label}",
+        "compiled": args.compile,
+        "device": torch.cuda.get_device_name(0),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_s": round(load_s, 2),
+        "n_sentences": len(en),
+        "rounds": args.rounds,
+        "sequential": pct(seq),
+        "translate_only": pct(tr_only),
+        "first_chunk_only": pct(voice_only),
         "pipelined": {**pct(piped), "arrival_interval_s": args.interval},
         "frontend_cpu_ms_p50": fe_ms,
     }

@@ -61,8 +61,13 @@ def synth(model: KokoroModel, tokens: list[int], style: list[float], device: str
 
 def pct(values: list[float]) -> dict[str, float]:
     a = np.asarray(values) * 1000.0
-    return {"p50_ms": round(float(np.percentile(a, 50)), 3), "p95_ms": round(float(np.percentile(a, 95)), 3),
-            "mean_ms": round(float(a.mean()), 3), "max_ms": round(float(a.max()), 3), "n": len(values)}
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), 3),
+        "p95_ms": round(float(np.percentile(a, 95)), 3),
+        "mean_ms": round(float(a.mean()), 3),
+        "max_ms": round(float(a.max()), 3),
+        "n": len(values),
+    }
 
 
 def kernel_count(model: KokoroModel, tokens: list[int], style: list[float], device: str) -> int:
@@ -79,7 +84,9 @@ def main() -> None:
     ap.add_argument("--onnx", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--limit", type=int, default=0, help="use only the first N sentences (CPU dry run)")
+    ap.add_argument(
+        "--limit", type=int, default=0, help="use only the first N sentences (CPU dry run)"
+    )
     ap.add_argument("--compile", action="store_true", help="torch.compile the heavy parts first")
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -112,16 +119,28 @@ def main() -> None:
         rtf.append((time.perf_counter() - t) / (n / SR))
     fe = [s["phrases"][0]["frontend_ms"] for s in sents]
     result = {
-        "what": "Kokoro-82M PyTorch, time to first chunk = first phrase synthesized and on the host; fp32/TF32",
-        "weights": label, "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
-        "torch": torch.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "load_s": round(load_s, 2), "warmup_s": round(warm_s, 1), "compiled": args.compile,
+        "what": "Kokoro-82M PyTorch, time to first chunk = first phrase synthesized and on "
+        "the host; fp32/TF32",
+        "weights": label,
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_s": round(load_s, 2),
+        "warmup_s": round(warm_s, 1),
+        "compiled": args.compile,
         "first_chunk": pct(first),
         "first_phrase_audio_s_mean": round(float(np.mean(audio_s)), 3),
-        "rtf_whole_sentence": {"p50": round(float(np.median(rtf)), 4), "max": round(float(np.max(rtf)), 4)},
-        "frontend_cpu_ms_p50": float(np.median(fe)), "frontend_cpu": data["frontend_cpu"],
-        "kernels_first_phrase": kernel_count(model, sents[1]["phrases"][0]["tokens"],
-                                              sents[1]["phrases"][0]["style"], device) if device == "cuda" else 0,
+        "rtf_whole_sentence": {
+            "p50": round(float(np.median(rtf)), 4),
+            "max": round(float(np.max(rtf)), 4),
+        },
+        "frontend_cpu_ms_p50": float(np.median(fe)),
+        "frontend_cpu": data["frontend_cpu"],
+        "kernels_first_phrase": kernel_count(
+            model, sents[1]["phrases"][0]["tokens"], sents[1]["phrases"][0]["style"], device
+        )
+        if device == "cuda"
+        else 0,
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=1))

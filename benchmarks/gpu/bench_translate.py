@@ -22,11 +22,16 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nllb_shape import (  # noqa: E402
-    JA_VOCAB_ROWS, OUT_RATIO, build_model, percentiles, sentences, src_len,
+from nllb_shape import (
+    JA_VOCAB_ROWS,
+    OUT_RATIO,
+    build_model,
+    percentiles,
+    sentences,
+    src_len,
 )
 
-from yomiage.translate.torch_greedy import GreedyDecoder  # noqa: E402
+from yomiage.translate.torch_greedy import GreedyDecoder
 
 ENG, JPN, EOS = 256047, 256079, 2
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -103,21 +108,32 @@ def main() -> None:
     gen = torch.Generator().manual_seed(1)
     sents = sentences()
     fifteen = next((s for s in sents if len(s.split()) == 15), None) or (
-        "I updated the configuration file and restarted the development server on port three thousand.")
+        "I updated the configuration file and restarted the development server "
+        "on port three thousand."
+    )
     cases = [make_ids(s, gen) for s in sents]
     f_ids, f_out = make_ids(fifteen, gen)
     full = torch.arange(256206)
     full = full[full != 1]
-    ja = torch.cat([torch.tensor([EOS, JPN]), torch.randperm(256206, generator=gen)[:JA_VOCAB_ROWS]])
+    ja = torch.cat(
+        [torch.tensor([EOS, JPN]), torch.randperm(256206, generator=gen)[:JA_VOCAB_ROWS]]
+    )
     ja = torch.unique(ja[ja != 1])
 
     results: dict[str, object] = {
-        "what": "NLLB-200-600M shape (d1024, 12+12 layers, ffn 4096, vocab 256206), random weights, "
-                "real shape; batch 1; greedy; output length forced to source tokens x 1.3",
-        "device": torch.cuda.get_device_name(0) if DEVICE == "cuda" else platform.processor(), "torch": torch.__version__, "dtype": args.dtype,
-        "python": platform.python_version(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "fifteen_word_sentence": fifteen, "fifteen_src_tokens": len(f_ids), "fifteen_out_tokens": f_out,
-        "n_sentences": len(sents), "ja_vocab_rows_assumed": int(ja.numel()),
+        "what": "NLLB-200-600M shape (d1024, 12+12 layers, ffn 4096, vocab 256206), "
+        "random weights, "
+        "real shape; batch 1; greedy; output length forced to source tokens x 1.3",
+        "device": torch.cuda.get_device_name(0) if DEVICE == "cuda" else platform.processor(),
+        "torch": torch.__version__,
+        "dtype": args.dtype,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "fifteen_word_sentence": fifteen,
+        "fifteen_src_tokens": len(f_ids),
+        "fifteen_out_tokens": f_out,
+        "n_sentences": len(sents),
+        "ja_vocab_rows_assumed": int(ja.numel()),
     }
     import transformers
 
@@ -127,22 +143,39 @@ def main() -> None:
         x = torch.tensor([ids], device=DEVICE)
         with torch.inference_mode():
             return model.generate(  # type: ignore[operator]
-                x, do_sample=False, num_beams=1, max_new_tokens=n + 1, min_new_tokens=n + 1,
-                forced_bos_token_id=JPN)
+                x,
+                do_sample=False,
+                num_beams=1,
+                max_new_tokens=n + 1,
+                min_new_tokens=n + 1,
+                forced_bos_token_id=JPN,
+            )
 
     variants: dict[str, Callable[[list[int], int], object]] = {"transformers_generate": hf}
     decs: dict[str, GreedyDecoder] = {}
-    plan = [("torch_eager_fullvocab", False, full, False), ("torch_graph_fullvocab", True, full, False),
-            ("torch_graph_javocab", True, ja, False)]
+    plan = [
+        ("torch_eager_fullvocab", False, full, False),
+        ("torch_graph_fullvocab", True, full, False),
+        ("torch_graph_javocab", True, ja, False),
+    ]
     if args.compile:
         plan.append(("torch_compiled_graph_javocab", True, ja, True))
     for key, graphs, vocab, comp in plan:
-        dec = GreedyDecoder(model, "m2m", max_src=256, max_tgt=256, graphs=graphs, compile_step=comp)
+        dec = GreedyDecoder(
+            model, "m2m", max_src=256, max_tgt=256, graphs=graphs, compile_step=comp
+        )
         decs[key] = dec
 
-        def run(ids: list[int], n: int, dec: GreedyDecoder = dec, vocab: torch.Tensor = vocab,
-                key: str = key) -> object:
-            return dec.generate(ids, [EOS, JPN], n + 1, vocab_key=key, vocab_ids=vocab, ignore_eos=True)
+        def run(
+            ids: list[int],
+            n: int,
+            dec: GreedyDecoder = dec,
+            vocab: torch.Tensor = vocab,
+            key: str = key,
+        ) -> object:
+            return dec.generate(
+                ids, [EOS, JPN], n + 1, vocab_key=key, vocab_ids=vocab, ignore_eos=True
+            )
 
         variants[key] = run
 
@@ -154,7 +187,9 @@ def main() -> None:
         t_c = time.perf_counter()
         c = variants["torch_compiled_graph_javocab"](f_ids, f_out)
         results["compile_s"] = round(time.perf_counter() - t_c, 1)
-        results["compiled_equals_graph_ids_javocab"] = c == variants["torch_graph_javocab"](f_ids, f_out)
+        results["compiled_equals_graph_ids_javocab"] = c == variants["torch_graph_javocab"](
+            f_ids, f_out
+        )
     ref = hf(f_ids, f_out)
     results["eager_equals_transformers_ids"] = a == ref[0, 1:].tolist()  # type: ignore[index]
 
@@ -164,32 +199,51 @@ def main() -> None:
             fn(f_ids, f_out)
         if args.tiny:
             cases = cases[:3]
-        one = [timed(lambda: fn(f_ids, f_out)) for _ in range(args.reps)]
-        every = [timed(lambda ids=ids, n=n: fn(ids, n)) for ids, n in cases]
+        one = [timed(lambda fn=fn: fn(f_ids, f_out)) for _ in range(args.reps)]
+        every = [timed(lambda ids=ids, n=n, fn=fn: fn(ids, n)) for ids, n in cases]
         table[key] = {"fifteen_words": percentiles(one), "sentence_set": percentiles(every)}
-        print(f"{key:28s} 15w P50 {table[key]['fifteen_words']['p50_ms']:8.2f} ms  "
-              f"P95 {table[key]['fifteen_words']['p95_ms']:8.2f}  set P50 "
-              f"{table[key]['sentence_set']['p50_ms']:8.2f} P95 {table[key]['sentence_set']['p95_ms']:8.2f}")
+        print(
+            f"{key:28s} 15w P50 {table[key]['fifteen_words']['p50_ms']:8.2f} ms  "
+            f"P95 {table[key]['fifteen_words']['p95_ms']:8.2f}  set P50 "
+            f"{table[key]['sentence_set']['p50_ms']:8.2f} "
+            f"P95 {table[key]['sentence_set']['p95_ms']:8.2f}"
+        )
     results["latency"] = table
     base = table["transformers_generate"]["fifteen_words"]["p50_ms"]
     results["speedup_vs_transformers_p50"] = {
-        k: round(base / v["fifteen_words"]["p50_ms"], 2) for k, v in table.items()}
+        k: round(base / v["fifteen_words"]["p50_ms"], 2) for k, v in table.items()
+    }
 
     with torch.inference_mode():
         results["step_anatomy"] = anatomy_of_steps(model, decs, f_ids)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps({k: results[k] for k in ("speedup_vs_transformers_p50", "step_anatomy",
-                                                "graph_equals_eager_ids", "eager_equals_transformers_ids")},
-                     indent=1))
+    print(
+        json.dumps(
+            {
+                k: results[k]
+                for k in (
+                    "speedup_vs_transformers_p50",
+                    "step_anatomy",
+                    "graph_equals_eager_ids",
+                    "eager_equals_transformers_ids",
+                )
+            },
+            indent=1,
+        )
+    )
 
 
-def anatomy_of_steps(model: torch.nn.Module, decs: dict[str, GreedyDecoder], f_ids: list[int]) -> dict[str, object]:
+def anatomy_of_steps(
+    model: torch.nn.Module, decs: dict[str, GreedyDecoder], f_ids: list[int]
+) -> dict[str, object]:
     """Per-step time (graph and eager), kernels, bytes and the bandwidth floor."""
     anatomy: dict[str, object] = {}
     bw = copy_bandwidth()
     anatomy["copy_bandwidth_GBps"] = round(bw / 1e9, 1)
     enc = decs["torch_graph_javocab"]
-    anatomy["encoder_ms_15w"] = round(1000 * min(timed(lambda: enc._encode(f_ids)) for _ in range(20)), 3)
+    anatomy["encoder_ms_15w"] = round(
+        1000 * min(timed(lambda: enc._encode(f_ids)) for _ in range(20)), 3
+    )
     for key in [k for k in decs if "graph" in k]:
         dec, graph = decs[key]._decoders[key]
         n = 200
@@ -199,7 +253,8 @@ def anatomy_of_steps(model: torch.nn.Module, decs: dict[str, GreedyDecoder], f_i
         eager = min(timed(dec.step) for _ in range(20))
         nbytes = step_bytes(dec, model)
         anatomy[key] = {
-            "graph_step_ms": round(per * 1000, 4), "eager_step_ms": round(eager * 1000, 4),
+            "graph_step_ms": round(per * 1000, 4),
+            "eager_step_ms": round(eager * 1000, 4),
             "weight_bytes_per_step": nbytes,
             "bandwidth_floor_ms": round(nbytes / bw * 1000, 4),
             "kernels_per_step": kernels_per_step(dec),

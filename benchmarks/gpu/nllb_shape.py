@@ -47,15 +47,37 @@ def build_model(
     from transformers import M2M100Config, M2M100ForConditionalGeneration
 
     cfg = M2M100Config(
-        vocab_size=256206, d_model=1024, encoder_layers=12, decoder_layers=12,
-        encoder_attention_heads=16, decoder_attention_heads=16, encoder_ffn_dim=4096,
-        decoder_ffn_dim=4096, max_position_embeddings=1024, scale_embedding=True,
-        activation_function="relu", pad_token_id=1, bos_token_id=0, eos_token_id=2,
-        decoder_start_token_id=2, dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
+        vocab_size=256206,
+        d_model=1024,
+        encoder_layers=12,
+        decoder_layers=12,
+        encoder_attention_heads=16,
+        decoder_attention_heads=16,
+        encoder_ffn_dim=4096,
+        decoder_ffn_dim=4096,
+        max_position_embeddings=1024,
+        scale_embedding=True,
+        activation_function="relu",
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
     )
     if tiny:
-        cfg.update(dict(d_model=64, encoder_layers=2, decoder_layers=2, encoder_ffn_dim=128,
-                        decoder_ffn_dim=128, encoder_attention_heads=4, decoder_attention_heads=4))
+        cfg.update(
+            dict(
+                d_model=64,
+                encoder_layers=2,
+                decoder_layers=2,
+                encoder_ffn_dim=128,
+                decoder_ffn_dim=128,
+                encoder_attention_heads=4,
+                decoder_attention_heads=4,
+            )
+        )
     started = time.perf_counter()
     torch.manual_seed(0)
     with torch.device(device):
@@ -69,7 +91,10 @@ def percentiles(values: list[float]) -> dict[str, float]:
     """P50/P95/mean/min/max in milliseconds of values given in seconds."""
     t = torch.tensor(values, dtype=torch.float64) * 1000.0
     return {
-        "p50_ms": round(float(t.quantile(0.5)), 3), "p95_ms": round(float(t.quantile(0.95)), 3),
-        "mean_ms": round(float(t.mean()), 3), "min_ms": round(float(t.min()), 3),
-        "max_ms": round(float(t.max()), 3), "n": len(values),
+        "p50_ms": round(float(t.quantile(0.5)), 3),
+        "p95_ms": round(float(t.quantile(0.95)), 3),
+        "mean_ms": round(float(t.mean()), 3),
+        "min_ms": round(float(t.min()), 3),
+        "max_ms": round(float(t.max()), 3),
+        "n": len(values),
     }

@@ -25,7 +25,9 @@ VOICE = "jf_alpha"
 
 def main() -> None:
     fe = KokoroFrontend.from_package()
-    lines = (ROOT / "src/yomiage/data/bench_sentences_ja.txt").read_text(encoding="utf-8").splitlines()
+    lines = (
+        (ROOT / "src/yomiage/data/bench_sentences_ja.txt").read_text(encoding="utf-8").splitlines()
+    )
     sentences = [ln.strip() for ln in lines if ln.strip()]
     fe.encode("こんにちは。", VOICE)  # load the dictionary before timing
     items = []
@@ -35,16 +37,31 @@ def main() -> None:
             t0 = time.perf_counter()
             x = fe.encode(phrase, VOICE)
             dt = time.perf_counter() - t0
-            phrases.append({"text": phrase, "phonemes": x.phonemes, "tokens": x.tokens[0].tolist(),
-                            "style": [round(float(v), 6) for v in x.style[0]],
-                            "frontend_ms": round(dt * 1000, 3) if i == 0 else None})
+            phrases.append(
+                {
+                    "text": phrase,
+                    "phonemes": x.phonemes,
+                    "tokens": x.tokens[0].tolist(),
+                    "style": [round(float(v), 6) for v in x.style[0]],
+                    "frontend_ms": round(dt * 1000, 3) if i == 0 else None,
+                }
+            )
         items.append({"text": text, "phrases": phrases})
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next((ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if "Model name" in ln), platform.processor())
-    OUT.write_text(json.dumps({"voice": VOICE, "frontend_cpu": model, "sentences": items}, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
+    model = next(
+        (ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if "Model name" in ln),
+        platform.processor(),
+    )
+    OUT.write_text(
+        json.dumps({"voice": VOICE, "frontend_cpu": model, "sentences": items}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
     first = sorted(s["phrases"][0]["frontend_ms"] for s in items)
-    print(f"{len(items)} sentences; first-phrase frontend P50 {first[len(first) // 2]:.2f} ms on {model}")
+    print(
+        f"{len(items)} sentences; first-phrase frontend P50 "
+        f"{first[len(first) // 2]:.2f} ms on {model}"
+    )
 
 
 if __name__ == "__main__":

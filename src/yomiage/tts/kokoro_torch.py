@@ -18,6 +18,7 @@ import numpy.typing as npt
 import torch
 
 from yomiage.tts.kokoro_frontend import SAMPLE_RATE, KokoroFrontend, package_model
+from yomiage.tts.kokoro_onnx import frame_caps
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 from yomiage.tts.torch_kokoro_model import KokoroModel
 from yomiage.tts.torch_kokoro_weights import load_onnx_weights
@@ -29,7 +30,9 @@ def pick_device(device: str) -> torch.device:
     """CUDA when asked (or auto) and available, else the CPU."""
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("PyTorch sees no CUDA device")
-    return torch.device("cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu")
+    return torch.device(
+        "cuda" if device in ("cuda", "auto") and torch.cuda.is_available() else "cpu"
+    )
 
 
 def _cached_weights(onnx_path: Path, cache_dir: Path | None) -> Path | None:
@@ -82,11 +85,18 @@ class KokoroTorchVoice(PhrasedVoice):
         self.name = f"kokoro-torch:{voice}"
         self.device = next(model.parameters()).device
 
-    def synthesize_ids(self, tokens: npt.NDArray[np.int64], style: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Raw 24 kHz audio for model inputs (tokens with 0 at both ends, a (1, 256) style)."""
+    def synthesize_ids(
+        self,
+        tokens: npt.NDArray[np.int64],
+        style: npt.NDArray[np.float32],
+        caps: npt.NDArray[np.float32] | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """Raw 24 kHz audio for model inputs (tokens with 0 at both ends, a (1, 256) style,
+        optional per-token duration caps in frames)."""
         ids = torch.from_numpy(tokens).to(self.device, non_blocking=True)
         s = torch.from_numpy(style).to(self.device, non_blocking=True)
-        audio, _ = self.model(ids, s, self.speed)
+        cap = torch.from_numpy(caps) if caps is not None else None
+        audio, _ = self.model(ids, s, self.speed, cap)
         return audio.cpu().numpy().astype(np.float32, copy=False)
 
     def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
@@ -94,7 +104,8 @@ class KokoroTorchVoice(PhrasedVoice):
         x = self.frontend.encode(phrase, self.voice, self.speed)
         if x.tokens.shape[1] <= 2:
             return np.zeros(0, np.float32)
-        return self.synthesize_ids(x.tokens, x.style)
+        # the same edge-silence caps as the onnxruntime engine (less audio to synthesize)
+        return self.synthesize_ids(x.tokens, x.style, frame_caps(x.tokens, self.frontend.vocab))
 
     def _warmup_text(self) -> str:
         return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
@@ -113,7 +124,9 @@ def load_kokoro_torch(
     started = time.perf_counter()
     dev = pick_device(device)
     model = load_model(onnx_path or package_model(), dev, cache_dir)
-    engine = KokoroTorchVoice(model, KokoroFrontend.from_package(), voice, speed=speed, volume=volume)
+    engine = KokoroTorchVoice(
+        model, KokoroFrontend.from_package(), voice, speed=speed, volume=volume
+    )
     engine.warmup()
     log.info("Kokoro (PyTorch, %s) ready in %.1f s", dev, time.perf_counter() - started)
     return engine

@@ -83,7 +83,11 @@ class StyleResBlock(nn.Module):
             h = self.pool(h)
         h = self.conv1(h)
         h = self.conv2(F.leaky_relu(self.norm2(h, s), 0.2))
-        short = F.interpolate(x, scale_factor=2.0, mode="nearest") if self.upsample_type != "none" else x
+        short = (
+            F.interpolate(x, scale_factor=2.0, mode="nearest")
+            if self.upsample_type != "none"
+            else x
+        )
         if self.learned_sc:
             short = self.conv1x1(short)
         return (h + short) * _SQRT_HALF
@@ -92,12 +96,17 @@ class StyleResBlock(nn.Module):
 class SnakeResBlock(nn.Module):
     """The vocoder's residual block: three dilated conv pairs with Snake activations."""
 
-    def __init__(self, channels: int, kernel: int, dilations: tuple[int, ...], style_dim: int) -> None:
+    def __init__(
+        self, channels: int, kernel: int, dilations: tuple[int, ...], style_dim: int
+    ) -> None:
         super().__init__()
         self.convs1 = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel, 1, _same_pad(kernel, d), dilation=d) for d in dilations)
+            nn.Conv1d(channels, channels, kernel, 1, _same_pad(kernel, d), dilation=d)
+            for d in dilations
+        )
         self.convs2 = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel, 1, _same_pad(kernel)) for _ in dilations)
+            nn.Conv1d(channels, channels, kernel, 1, _same_pad(kernel)) for _ in dilations
+        )
         self.adain1 = nn.ModuleList(StyleInstanceNorm(style_dim, channels) for _ in dilations)
         self.adain2 = nn.ModuleList(StyleInstanceNorm(style_dim, channels) for _ in dilations)
         self.alpha1 = nn.ParameterList(nn.Parameter(torch.ones(1, channels, 1)) for _ in dilations)
@@ -109,7 +118,13 @@ class SnakeResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         for c1, c2, n1, n2, a1, a2 in zip(
-            self.convs1, self.convs2, self.adain1, self.adain2, self.alpha1, self.alpha2, strict=True
+            self.convs1,
+            self.convs2,
+            self.adain1,
+            self.adain2,
+            self.alpha1,
+            self.alpha2,
+            strict=True,
         ):
             h = c1(self._snake(n1(x, s), a1))
             x = x + c2(self._snake(n2(h, s), a2))
@@ -123,7 +138,9 @@ class HarmonicSource(nn.Module):
     def __init__(self, sample_rate: int, upsample: int, harmonics: int = 8) -> None:
         super().__init__()
         self.sample_rate, self.upsample = sample_rate, upsample
-        self.register_buffer("orders", torch.arange(1, harmonics + 2, dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "orders", torch.arange(1, harmonics + 2, dtype=torch.float32), persistent=False
+        )
         self.l_linear = nn.Linear(harmonics + 1, 1)
         self.sine_amp, self.noise_std, self.threshold = 0.1, 0.003, 10.0
         self.noise = True  # False: no random start phase and no noise (as in the ONNX export)
@@ -138,7 +155,9 @@ class HarmonicSource(nn.Module):
             rad = torch.cat([rad[:, :1] + start, rad[:, 1:]], dim=1)
         coarse = F.interpolate(rad.transpose(1, 2), scale_factor=1.0 / self.upsample, mode="linear")
         phase = torch.cumsum(coarse, dim=-1) * (2 * math.pi * self.upsample)
-        phase = F.interpolate(phase, scale_factor=float(self.upsample), mode="linear").transpose(1, 2)
+        phase = F.interpolate(phase, scale_factor=float(self.upsample), mode="linear").transpose(
+            1, 2
+        )
         voiced = (f0 > self.threshold).to(f0.dtype)
         noise_amp = voiced * self.noise_std + (1 - voiced) * self.sine_amp / 3
         sines = torch.sin(phase) * self.sine_amp * voiced
@@ -156,8 +175,14 @@ class Stft(nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     def transform(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        spec = torch.stft(x, self.n_fft, self.hop, self.n_fft, window=self.window,  # type: ignore[arg-type]
-                          return_complex=True)
+        spec = torch.stft(
+            x,
+            self.n_fft,
+            self.hop,
+            self.n_fft,
+            window=self.window,  # type: ignore[arg-type]
+            return_complex=True,
+        )
         return spec.abs(), spec.angle()
 
     def inverse(self, mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from yomiage.tts.torch_kokoro_blocks import (
-    ChannelNorm, HarmonicSource, SnakeResBlock, Stft, StyleLayerNorm, StyleResBlock,
+    ChannelNorm,
+    HarmonicSource,
+    SnakeResBlock,
+    Stft,
+    StyleLayerNorm,
+    StyleResBlock,
 )
 
 
@@ -55,9 +60,13 @@ class TextEncoder(nn.Module):
         self.embedding = nn.Embedding(sh.n_token, sh.hidden)
         pad = (sh.text_kernel - 1) // 2
         self.cnn = nn.ModuleList(
-            nn.Sequential(nn.Conv1d(sh.hidden, sh.hidden, sh.text_kernel, padding=pad),
-                          ChannelNorm(sh.hidden), nn.LeakyReLU(0.2))
-            for _ in range(sh.n_layer))
+            nn.Sequential(
+                nn.Conv1d(sh.hidden, sh.hidden, sh.text_kernel, padding=pad),
+                ChannelNorm(sh.hidden),
+                nn.LeakyReLU(0.2),
+            )
+            for _ in range(sh.n_layer)
+        )
         self.lstm = _lstm(sh.hidden, sh.hidden)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
@@ -89,6 +98,14 @@ class DurationEncoder(nn.Module):
         return h
 
 
+class _LinearNorm(nn.Module):
+    """A linear layer under the name the checkpoints use (``linear_layer``)."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.linear_layer = nn.Linear(n_in, n_out)
+
+
 class ProsodyPredictor(nn.Module):
     """Durations per phoneme, then pitch (F0) and energy (N) curves per frame."""
 
@@ -97,13 +114,22 @@ class ProsodyPredictor(nn.Module):
         d, st = sh.hidden, sh.style
         self.text_encoder = DurationEncoder(sh)
         self.lstm = _lstm(d + st, d)
-        self.duration_proj = nn.Module()
-        self.duration_proj.linear_layer = nn.Linear(d, sh.max_dur)
+        self.duration_proj = _LinearNorm(d, sh.max_dur)
         self.shared = _lstm(d + st, d)
-        self.F0 = nn.ModuleList([StyleResBlock(d, d, st), StyleResBlock(d, d // 2, st, upsample=True),
-                                 StyleResBlock(d // 2, d // 2, st)])
-        self.N = nn.ModuleList([StyleResBlock(d, d, st), StyleResBlock(d, d // 2, st, upsample=True),
-                                StyleResBlock(d // 2, d // 2, st)])
+        self.F0 = nn.ModuleList(
+            [
+                StyleResBlock(d, d, st),
+                StyleResBlock(d, d // 2, st, upsample=True),
+                StyleResBlock(d // 2, d // 2, st),
+            ]
+        )
+        self.N = nn.ModuleList(
+            [
+                StyleResBlock(d, d, st),
+                StyleResBlock(d, d // 2, st, upsample=True),
+                StyleResBlock(d // 2, d // 2, st),
+            ]
+        )
         self.F0_proj = nn.Conv1d(d // 2, 1, 1)
         self.N_proj = nn.Conv1d(d // 2, 1, 1)
 
@@ -145,8 +171,10 @@ class Generator(nn.Module):
             for rk, rd in zip(sh.res_kernels, sh.res_dilations, strict=True):
                 self.resblocks.append(SnakeResBlock(ch, rk, rd, st))
             if i + 1 < len(sh.up_rates):
-                stride = math.prod(sh.up_rates[i + 1:])
-                self.noise_convs.append(nn.Conv1d(sh.n_fft + 2, ch, stride * 2, stride, (stride + 1) // 2))
+                stride = math.prod(sh.up_rates[i + 1 :])
+                self.noise_convs.append(
+                    nn.Conv1d(sh.n_fft + 2, ch, stride * 2, stride, (stride + 1) // 2)
+                )
                 self.noise_res.append(SnakeResBlock(ch, 7, (1, 3, 5), st))
             else:
                 self.noise_convs.append(nn.Conv1d(sh.n_fft + 2, ch, 1))
@@ -154,7 +182,7 @@ class Generator(nn.Module):
         self.n_kernels = len(sh.res_kernels)
         self.conv_post = nn.Conv1d(ch, sh.n_fft + 2, 7, 1, padding=3)
         self.stft = Stft(sh.n_fft, sh.hop)
-        self.half = sh.n_fft // 2 + 1
+        self.n_mag = sh.n_fft // 2 + 1
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, f0: torch.Tensor) -> torch.Tensor:
         f0_up = F.interpolate(f0.unsqueeze(1), scale_factor=float(self.f0_scale), mode="nearest")
@@ -172,7 +200,7 @@ class Generator(nn.Module):
             blocks = self.resblocks[i * self.n_kernels : (i + 1) * self.n_kernels]
             x = sum((b(x, s) for b in blocks), torch.zeros_like(x)) / self.n_kernels
         x = self.conv_post(F.leaky_relu(x, 0.01))
-        return self.stft.inverse(torch.exp(x[:, : self.half]), torch.sin(x[:, self.half :]))
+        return self.stft.inverse(torch.exp(x[:, : self.n_mag]), torch.sin(x[:, self.n_mag :]))
 
 
 class Decoder(nn.Module):
@@ -182,14 +210,18 @@ class Decoder(nn.Module):
         super().__init__()
         d, st = sh.hidden, sh.style
         self.encode = StyleResBlock(d + 2, 1024, st)
-        self.decode = nn.ModuleList([StyleResBlock(1024 + 2 + 64, 1024, st) for _ in range(3)]
-                                    + [StyleResBlock(1024 + 2 + 64, 512, st, upsample=True)])
+        self.decode = nn.ModuleList(
+            [StyleResBlock(1024 + 2 + 64, 1024, st) for _ in range(3)]
+            + [StyleResBlock(1024 + 2 + 64, 512, st, upsample=True)]
+        )
         self.F0_conv = nn.Conv1d(1, 1, 3, 2, 1)
         self.N_conv = nn.Conv1d(1, 1, 3, 2, 1)
         self.asr_res = nn.Sequential(nn.Conv1d(d, 64, 1))
         self.generator = Generator(sh)
 
-    def forward(self, asr: torch.Tensor, f0: torch.Tensor, n: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, asr: torch.Tensor, f0: torch.Tensor, n: torch.Tensor, s: torch.Tensor
+    ) -> torch.Tensor:
         f0_d = self.F0_conv(f0.unsqueeze(1))
         n_d = self.N_conv(n.unsqueeze(1))
         x = self.encode(torch.cat([asr, f0_d, n_d], dim=1), s)
@@ -208,23 +240,40 @@ class KokoroModel(nn.Module):
 
         sh = sh or KokoroShape()
         self.shape = sh
-        self.bert = AlbertModel(AlbertConfig(
-            vocab_size=sh.n_token, hidden_size=sh.bert_hidden, num_attention_heads=sh.bert_heads,
-            intermediate_size=sh.bert_ffn, max_position_embeddings=sh.bert_positions,
-            num_hidden_layers=sh.bert_layers, hidden_dropout_prob=0.0,
-            attention_probs_dropout_prob=0.0), add_pooling_layer=False)
+        self.bert = AlbertModel(
+            AlbertConfig(
+                vocab_size=sh.n_token,
+                hidden_size=sh.bert_hidden,
+                num_attention_heads=sh.bert_heads,
+                intermediate_size=sh.bert_ffn,
+                max_position_embeddings=sh.bert_positions,
+                num_hidden_layers=sh.bert_layers,
+                hidden_dropout_prob=0.0,
+                attention_probs_dropout_prob=0.0,
+            ),
+            add_pooling_layer=False,
+        )
         self.bert_encoder = nn.Linear(sh.bert_hidden, sh.hidden)
         self.predictor = ProsodyPredictor(sh)
         self.text_encoder = TextEncoder(sh)
         self.decoder = Decoder(sh)
 
     @torch.inference_mode()
-    def forward(self, ids: torch.Tensor, style: torch.Tensor, speed: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-        """ids: (1, T) with 0 at both ends; style: (1, 256) → (samples,), (T,) durations."""
+    def forward(
+        self,
+        ids: torch.Tensor,
+        style: torch.Tensor,
+        speed: float = 1.0,
+        max_frames: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """ids: (1, T) with 0 at both ends; style: (1, 256); ``max_frames`` (1, T) caps each
+        token's duration → (samples,), (T,) frames per token."""
         s_pros, s_dec = style[:, self.shape.style :], style[:, : self.shape.style]
         bert = self.bert(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
         d = self.predictor.text_encoder(self.bert_encoder(bert).transpose(1, 2), s_pros)
         dur = self.predictor.durations(d, speed)[0]
+        if max_frames is not None:
+            dur = torch.minimum(dur, max_frames[0].to(dur.device).long())
         # alignment: phoneme i covers dur[i] frames
         frame_of = torch.repeat_interleave(torch.arange(ids.shape[1], device=ids.device), dur)
         align = F.one_hot(frame_of, ids.shape[1]).to(d.dtype).T.unsqueeze(0)  # (1, T, frames)

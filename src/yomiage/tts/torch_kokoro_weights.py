@@ -88,13 +88,23 @@ def onnx_state_dict(onnx_path: Path) -> dict[str, np.ndarray]:
             consumers.setdefault(i, []).append(n)
     out: dict[str, np.ndarray] = {}
     for n in g.node:
-        if n.op_type in ("Conv", "MatMul", "ConvTranspose") and len(n.input) > 1 and n.input[1] in inits:
+        if (
+            n.op_type in ("Conv", "MatMul", "ConvTranspose")
+            and len(n.input) > 1
+            and n.input[1] in inits
+        ):
             w = arr(n.input[1]).astype(np.float32)
             bias = n.input[2] if len(n.input) > 2 and n.input[2] in inits else None
             if bias is None and n.op_type == "MatMul":
                 adds = [c for c in consumers.get(n.output[0], []) if c.op_type == "Add"]
-                bias = next((i for c in adds for i in c.input if i in inits and i.endswith(".bias")), None)
-            path = _ours(bias[: -len(".bias")]) if bias and bias.endswith(".bias") else _scope_path(n.name)
+                bias = next(
+                    (i for c in adds for i in c.input if i in inits and i.endswith(".bias")), None
+                )
+            path = (
+                _ours(bias[: -len(".bias")])
+                if bias and bias.endswith(".bias")
+                else _scope_path(n.name)
+            )
             if "istft" in path or "stft" in path:
                 continue
             if f"{path}.weight" in out:
@@ -108,10 +118,14 @@ def onnx_state_dict(onnx_path: Path) -> dict[str, np.ndarray]:
         if name.endswith("_quantized") and name.startswith(("encoder.", "decoder.")):
             base = name[: -len("_quantized")]
             zp = arr(base + "_zero_point") if base + "_zero_point" in inits else np.float32(0)
-            deq = (arr(name).astype(np.float32) - np.float32(zp)) * arr(base + "_scale").astype(np.float32)
+            deq = (arr(name).astype(np.float32) - np.float32(zp)) * arr(base + "_scale").astype(
+                np.float32
+            )
             if base.endswith("_embeddings.weight") or base.endswith("embedding.weight"):
                 out[_ours(base)] = deq
-        elif name.startswith(("encoder.", "decoder.")) and not name.endswith(("_scale", "_zero_point")):
+        elif name.startswith(("encoder.", "decoder.")) and not name.endswith(
+            ("_scale", "_zero_point")
+        ):
             key = _ours(name)
             if key not in out and "stft" not in key:
                 out[key] = arr(name).astype(np.float32)
@@ -131,14 +145,21 @@ def load_onnx_weights(model: torch.nn.Module, onnx_path: Path) -> list[str]:
     for key, value in weights.items():
         if key not in own:
             continue
-        t = torch.from_numpy(np.ascontiguousarray(value)).reshape(own[key].shape) \
-            if value.size == own[key].numel() else None
+        t = (
+            torch.from_numpy(np.ascontiguousarray(value)).reshape(own[key].shape)
+            if value.size == own[key].numel()
+            else None
+        )
         if t is None:
-            raise ValueError(f"{key}: ONNX shape {value.shape} != module shape {tuple(own[key].shape)}")
+            raise ValueError(
+                f"{key}: ONNX shape {value.shape} != module shape {tuple(own[key].shape)}"
+            )
         loaded[key] = t
     missing = sorted(k for k in own if k not in loaded)
     bad = [k for k in missing if not k.endswith(_DEFAULTS_OK)]
     if bad:
-        raise ValueError(f"{len(bad)} Kokoro weights not found in the ONNX file: {', '.join(bad[:8])}")
+        raise ValueError(
+            f"{len(bad)} Kokoro weights not found in the ONNX file: {', '.join(bad[:8])}"
+        )
     model.load_state_dict(loaded, strict=False)
     return missing
