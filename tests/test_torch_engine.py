@@ -124,6 +124,13 @@ def test_greedy_ids_match_transformers(family: str, seed: int, restricted: bool)
         src, prefix, max_new, vocab_key=restricted, vocab_ids=fixed, extra_ids=extra
     )
     assert ours == _reference(model, family, src, max_new, allowed)
+    # reading ids back every few steps (as on CUDA) stops at the same EOS
+    lazy = GreedyDecoder(
+        model, family, max_src=64, max_tgt=64, check_every=3, extra_slots=8 if restricted else 0
+    )
+    assert (
+        lazy.generate(src, prefix, max_new, vocab_key=0, vocab_ids=fixed, extra_ids=extra) == ours
+    )
     # the decoder is reused across calls: a second input (and no extra ids) must still match
     src2 = src[::-1]
     allowed2 = fixed if allowed is not None else None
@@ -239,3 +246,36 @@ def test_forced_ratio_sets_output_length(tiny_marian_dir: Path) -> None:
 def test_missing_checkpoint_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"config\.json"):
         TorchTranslator(tmp_path, device="cpu")
+
+
+def test_stops_after_eos_like_transformers() -> None:
+    """Give EOS just enough logit bias to win at one later step; both ways of reading ids
+    back (every step, every third step) stop where Transformers stops."""
+    src = [5, 9, 14, 22, 31, 40, 47, 53, EOS]
+    full = torch.tensor([i for i in range(VOCAB) if i != PAD])
+    for seed in range(3, 12):
+        model = _tiny("marian", seed)
+        out = model.generate(  # type: ignore[operator]
+            torch.tensor([src]),
+            do_sample=False,
+            num_beams=1,
+            max_new_tokens=30,
+            suppress_tokens=[PAD],
+            forced_eos_token_id=None,
+            bad_words_ids=None,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
+        margins = [float(sc[0].max() - sc[0, EOS]) for sc in out.scores]
+        k = min(range(len(margins)), key=margins.__getitem__)
+        if k >= 2 and min(margins[:k]) > margins[k] + 1e-3:
+            with torch.no_grad():
+                model.final_logits_bias[0, EOS] += margins[k] + 5e-4
+            break
+    else:
+        pytest.fail("no tiny model found whose EOS can win at a later step")
+    ref = _reference(model, "marian", src, 30, None)
+    assert ref[-1] == EOS and len(ref) == k + 1
+    for every in (1, 3):
+        dec = GreedyDecoder(model, "marian", max_src=32, max_tgt=32, check_every=every)
+        assert dec.generate(src, [PAD], 30, vocab_ids=full) == ref

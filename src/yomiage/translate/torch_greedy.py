@@ -29,7 +29,7 @@ class GreedyDecoder:
         max_src: int = 256,
         max_tgt: int = 256,
         graphs: bool = True,
-        check_every: int = 4,
+        check_every: int | None = None,
         extra_slots: int = 0,
         compile_step: bool = False,
     ) -> None:
@@ -38,7 +38,8 @@ class GreedyDecoder:
         self.device = next(model.parameters()).device
         self.shape = DecoderShape(batch=1, max_tgt=max_tgt, max_src=max_src)
         self.graphs = graphs and self.device.type == "cuda"
-        self.check_every = check_every if self.device.type == "cuda" else 1
+        # how often the host reads generated ids to look for EOS (each read is a sync)
+        self.check_every = check_every or (4 if self.device.type == "cuda" else 1)
         cfg: Any = model.config
         self.eos = int(cfg.eos_token_id)
         self.extra_slots = extra_slots
