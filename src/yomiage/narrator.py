@@ -106,7 +106,8 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
             translator = fut_t.result()
         except ModelNotAvailable as exc:
             if not degrade:
-                raise EngineError(str(exc)) from None
+                hint = "" if "--out" in str(exc) else "; write to a file with --out narration.wav"
+            raise EngineError(f"{exc}{hint}") from None
             translator = None
             why = (f"no {cfg.source_lang}→{cfg.target_lang} translation model is installed "
                    f"(fetch one with `{exc.fetch_command}`)")
@@ -161,15 +162,17 @@ def open_output(cfg: Config, sample_rate: int, *, demo: bool = False) -> tuple[S
     writes ``yomiage-demo.wav`` instead and says so). Raises EngineError (one line)."""
     from yomiage.audio import NoAudioDevice, open_sink
 
+    # The voices already apply cfg.volume; the sink must not apply it a second time.
     try:
-        return open_sink(cfg.out, sample_rate, cfg.volume), cfg.out
+        return open_sink(cfg.out, sample_rate, 1.0), cfg.out
     except NoAudioDevice as exc:
         if not demo:
-            raise EngineError(f"{exc}; write to a file with --out narration.wav") from None
-        log.warning("no audio device (%s): writing %s instead (choose with --out)",
-                    exc, DEMO_FALLBACK_WAV)
+            hint = "" if "--out" in str(exc) else "; write to a file with --out narration.wav"
+            raise EngineError(f"{exc}{hint}") from None
+        log.warning("no audio device: writing %s instead (choose with --out)",
+                    DEMO_FALLBACK_WAV)
         try:
-            return open_sink(DEMO_FALLBACK_WAV, sample_rate, cfg.volume), DEMO_FALLBACK_WAV
+            return open_sink(DEMO_FALLBACK_WAV, sample_rate, 1.0), DEMO_FALLBACK_WAV
         except OSError as err:
             raise EngineError(f"cannot write {DEMO_FALLBACK_WAV}: {err}") from None
     except OSError as exc:
@@ -226,7 +229,7 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         return 2
     from yomiage.events import read_lines
 
-    with stream:
+    try:
         try:
             engines = load_engines(cfg)
             sink, out = open_output(cfg, engines.voice.sample_rate)
@@ -236,6 +239,11 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         live = is_realtime(out) and not _is_regular_file(stream)
         with sink:
             report = narrate_lines(read_lines(stream), cfg, engines, sink, live=live)
+    finally:
+        # stdin is not ours to close, and closing it while the reader thread is blocked
+        # in a read deadlocks on the buffer's lock (seen after Ctrl-C).
+        if stream is not sys.stdin.buffer:
+            stream.close()
     return finish_report(report, cfg, engines, quiet)
 
 

@@ -353,20 +353,24 @@ class Pipeline:
         with self._sink_lock:
             if self._stale(job):
                 return
-            if not job.started:
+            first = not job.started
+            if first:
                 job.started = True
                 tl.first_audio_at = time.perf_counter()
-
-                def on_start(t: float, tl: Timeline = tl) -> None:
-                    if not tl.skipped:
-                        tl.play_start_at = max(t, tl.first_audio_at or t)
-
                 with self._lock:
                     self._unplayed = [j for j in self._unplayed
                                       if j.timeline.play_end_at is None]
                     self._unplayed.append(job)
-                self.sink.mark(on_start)
             self.sink.write(chunk)
+            if first:
+                # A mark after the first chunk fires when that chunk has been heard; its
+                # start is that moment less the chunk's length. (A mark before it would
+                # fire one output buffer early on an idle live sink.)
+                def on_start(t: float, tl: Timeline = tl, length: float = chunk.duration) -> None:
+                    if not tl.skipped:
+                        tl.play_start_at = max(t - length, tl.first_audio_at or t)
+
+                self.sink.mark(on_start)
         tl.audio_seconds += chunk.duration
 
     def _end_sentence(self, job: _Job) -> None:
