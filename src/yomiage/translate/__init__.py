@@ -31,7 +31,8 @@ def model_name(cfg: Config) -> str:
 
 def _gpu_present() -> bool:
     """Cheap check for an NVIDIA driver, before paying for `import torch`."""
-    return Path("/dev/nvidiactl").exists() or Path("/proc/driver/nvidia").exists()
+    return any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0",
+                                          "/proc/driver/nvidia"))
 
 
 def _torch_engine(model_dir: Path, spec: ModelSpec | None, cfg: Config) -> Translator | None:
@@ -77,7 +78,7 @@ def load_engine(model_dir: Path, spec: ModelSpec | None, cfg: Config) -> Transla
             return ct2("cuda", cpu_fallback=False)
         except GpuUnavailable as exc:
             log.info("CTranslate2 cannot use a GPU here: %s", exc)
-        if cfg.translator == "auto" and _gpu_present():
+        if cfg.translator == "auto" and (cfg.device == "cuda" or _gpu_present()):
             engine = _torch_engine(model_dir, spec, cfg)
             if engine is not None:
                 return engine
