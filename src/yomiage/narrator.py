@@ -106,8 +106,7 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
             translator = fut_t.result()
         except ModelNotAvailable as exc:
             if not degrade:
-                hint = "" if "--out" in str(exc) else "; write to a file with --out narration.wav"
-            raise EngineError(f"{exc}{hint}") from None
+                raise EngineError(str(exc)) from None
             translator = None
             why = (f"no {cfg.source_lang}→{cfg.target_lang} translation model is installed "
                    f"(fetch one with `{exc.fetch_command}`)")
