@@ -34,8 +34,10 @@ def _add_policy_flags(p: argparse.ArgumentParser) -> None:
 
 def _add_speech_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("translation and voice")
-    g.add_argument("--from", dest="source_lang", metavar="LANG", help="source language (default en)")
-    g.add_argument("--to", dest="target_lang", metavar="LANG", help="listener's language (default ja)")
+    g.add_argument("--from", dest="source_lang", metavar="LANG",
+                   help="source language (default en)")
+    g.add_argument("--to", dest="target_lang", metavar="LANG",
+                   help="listener's language (default ja)")
     g.add_argument("--translator", choices=["auto", "ctranslate2", "torch", "none"])
     g.add_argument("--model", dest="translation_model", metavar="NAME|DIR",
                    help="translation model (see `yomiage models list`)")
@@ -43,7 +45,8 @@ def _add_speech_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--compute-type", metavar="TYPE", help="int8, float16, bfloat16, float32, …")
     g.add_argument("--beam-size", type=int, metavar="N")
     g.add_argument("--threads", type=int, metavar="N")
-    g.add_argument("--voice", metavar="VOICE", help="e.g. kokoro:jf_alpha, piper, openjtalk, espeak")
+    g.add_argument("--voice", metavar="VOICE",
+                   help="e.g. kokoro:jf_alpha, piper, openjtalk, espeak")
     g.add_argument("--speed", type=float, help="speaking rate (1.0 = normal)")
     g.add_argument("--volume", type=float, help="output gain (1.0 = unchanged)")
     g.add_argument("--offline", action=argparse.BooleanOptionalAction, default=None,

@@ -46,7 +46,9 @@ class Config:
     threads: int = 0
     """Intra-op threads for translation and voice (0 = engine default for latency)."""
     voice: str = "auto"
-    """Voice, e.g. kokoro:jf_alpha, piper:en_US-joe-medium, openjtalk, espeak:en; auto picks the best installed."""
+    """Voice, e.g. kokoro:jf_alpha, piper:en_US-joe-medium, openjtalk, espeak:en.
+
+    auto picks the best installed voice for the language."""
     speed: float = 1.0
     """Speaking rate multiplier."""
     volume: float = 1.0
@@ -111,7 +113,7 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if value is None or text.lower() in {"", "none"} and "None" in str(kind):
+    if value is None or (text.lower() in {"", "none"} and "None" in str(kind)):
         return None
     return text
 
