@@ -148,3 +148,18 @@ def test_gpu_failure_falls_back_to_cpu(tmp_path: Path, tiny_models: Models,
     cfg = _cfg(tmp_path, translation_model=str(tiny_models["nllb"][1]), device="cuda")
     monkeypatch.setattr("yomiage.translate._gpu_present", lambda: False)
     assert describe(load_translator(cfg))["device"] == "cpu"
+
+
+def test_gpu_without_a_torch_checkpoint_falls_back_to_ctranslate2(
+    tiny_models: dict[str, tuple[Path, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model folder with only the CTranslate2 conversion must not break a GPU machine."""
+    import torch
+
+    from yomiage.translate import load_engine
+    from yomiage.translate.ct2_engine import CT2Translator
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    cfg = Config(device="auto", translator="auto")
+    engine = load_engine(tiny_models["marian"][1], None, cfg)
+    assert isinstance(engine, CT2Translator)

@@ -48,7 +48,13 @@ def _torch_engine(model_dir: Path, spec: ModelSpec | None, cfg: Config) -> Trans
     except ImportError as exc:
         log.info("PyTorch GPU engine unavailable: %s", exc)
         return None
-    engine: Translator = load_torch_translator(model_dir, spec, cfg)
+    try:
+        engine: Translator = load_torch_translator(model_dir, spec, cfg)
+    except (FileNotFoundError, OSError, ValueError) as exc:
+        # e.g. a folder holding only the CTranslate2 conversion (no hf/ checkpoint)
+        log.warning("the PyTorch GPU engine cannot load %s (%s); using CTranslate2",
+                    model_dir, exc)
+        return None
     return engine
 
 
