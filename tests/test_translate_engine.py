@@ -156,10 +156,12 @@ def test_gpu_without_a_torch_checkpoint_falls_back_to_ctranslate2(
     """A model folder with only the CTranslate2 conversion must not break a GPU machine."""
     import torch
 
+    import yomiage.translate as translate
     from yomiage.translate import load_engine
     from yomiage.translate.ct2_engine import CT2Translator
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(translate, "_gpu_present", lambda: True)
     cfg = Config(device="auto", translator="auto")
     engine = load_engine(tiny_models["marian"][1], None, cfg)
     assert isinstance(engine, CT2Translator)
