@@ -87,3 +87,32 @@ def test_installed_hub_piper_voice_is_chosen_for_its_language(cfg: Config) -> No
     assert voice.name == "piper:de_DE-thorsten-medium" and voice.language == "de"
     audio = np.concatenate([c.samples for c in voice.stream("Guten Tag, alles gut.")])
     assert len(audio) / voice.sample_rate > 0.5
+
+
+def test_kokoro_runs_in_pytorch_on_a_cuda_gpu_and_falls_back_to_onnx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a GPU machine Japanese Kokoro loads the PyTorch engine; if that fails, onnxruntime."""
+    import yomiage.tts.kokoro_onnx as kokoro_onnx
+    import yomiage.tts.kokoro_torch as kokoro_torch
+    from yomiage.tts import registry
+
+    gpu_voice, cpu_voice = object(), object()
+    calls: list[dict[str, object]] = []
+
+    def fake_torch(voice: str, **kwargs: object) -> object:
+        calls.append({"voice": voice, **kwargs})
+        return gpu_voice
+
+    monkeypatch.setattr(registry, "_cuda_usable", lambda: True)
+    monkeypatch.setattr(kokoro_torch, "load_kokoro_torch", fake_torch)
+    monkeypatch.setattr(kokoro_onnx, "load_kokoro", lambda cfg, lang, ident: cpu_voice)
+    assert registry._load(Config(), "ja", "kokoro", "") is gpu_voice
+    assert calls[0]["voice"] == "jf_alpha" and calls[0]["device"] == "cuda"
+    assert registry._load(Config(device="cpu"), "ja", "kokoro", "") is cpu_voice
+
+    def broken(voice: str, **kwargs: object) -> object:
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(kokoro_torch, "load_kokoro_torch", broken)
+    assert registry._load(Config(), "ja", "kokoro", "jf_alpha") is cpu_voice

@@ -6,6 +6,7 @@ import threading
 import time
 from types import TracebackType
 
+from yomiage.audio.lifecycle import DrainOrStopOnExit
 from yomiage.audio.marks import MarkCallback, MarkClock, fire
 from yomiage.records import AudioChunk
 
@@ -50,7 +51,7 @@ class NullSink:
         return None
 
 
-class TimingSink:
+class TimingSink(DrainOrStopOnExit):
     """Plays nothing but keeps the clock of a real device, for benchmarks.
 
     Audio "plays" from when it is written (after ``latency`` seconds, and not before
@@ -111,20 +112,3 @@ class TimingSink:
         if not self._closed:
             self._closed = True
             self._clock.close(run_pending=True)
-
-    def __enter__(self) -> TimingSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                self.drain()
-            else:
-                self.stop()
-        finally:
-            self.close()

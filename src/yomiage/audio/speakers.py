@@ -6,12 +6,13 @@ import logging
 import sys
 import threading
 import time
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from yomiage.audio.convert import ChunkResampler, Samples
+from yomiage.audio.lifecycle import DrainOrStopOnExit
 from yomiage.audio.marks import MarkCallback, MarkClock
 from yomiage.audio.ring import PlaybackBuffer
 from yomiage.records import AudioChunk
@@ -91,7 +92,7 @@ def choose_rate(sd: ModuleType, device: int, wanted: int, channels: int) -> int:
         return round(float(info["default_samplerate"]))
 
 
-class SpeakersSink:
+class SpeakersSink(DrainOrStopOnExit):
     """Plays chunks on an audio device as they arrive, without gaps between them.
 
     Chunks are resampled to the device rate (soxr, streaming), scaled by ``volume``,
@@ -220,20 +221,3 @@ class SpeakersSink:
         finally:
             self._buffer.cut_now()
             self._clock.close(run_pending=True)
-
-    def __enter__(self) -> SpeakersSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                self.drain()
-            else:
-                self.stop()
-        finally:
-            self.close()

@@ -155,11 +155,37 @@ def load_voice(cfg: Config, lang: str) -> Voice:
                      "see `yomiage voices` and `yomiage doctor`")
 
 
+def _cuda_usable() -> bool:
+    """True when an NVIDIA driver is present and PyTorch can use it (no import otherwise)."""
+    if not any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0")):
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _load_kokoro_gpu(cfg: Config, lang: str, ident: str) -> Voice | None:
+    """Kokoro in PyTorch on a CUDA GPU (onnxruntime here runs on the CPU only), or None."""
+    if lang != "ja" or cfg.device == "cpu" or not _cuda_usable():
+        return None
+    try:
+        from yomiage.tts.kokoro_frontend import DEFAULT_VOICE
+        from yomiage.tts.kokoro_torch import load_kokoro_torch
+
+        return load_kokoro_torch(ident or DEFAULT_VOICE["ja"], device="cuda", speed=cfg.speed,
+                                 volume=cfg.volume, cache_dir=Path(cfg.cache_dir) / "voices")
+    except (ImportError, OSError, RuntimeError, ValueError, KeyError) as exc:
+        log.warning("Kokoro on the GPU could not load (%s); using onnxruntime on the CPU", exc)
+        return None
+
+
 def _load(cfg: Config, lang: str, engine: str, ident: str) -> Voice:
     if engine == "kokoro":
         from yomiage.tts.kokoro_onnx import load_kokoro
 
-        return load_kokoro(cfg, lang, ident)
+        return _load_kokoro_gpu(cfg, lang, ident) or load_kokoro(cfg, lang, ident)
     if engine == "piper":
         return _load_piper(cfg, lang, ident)
     if engine == "openjtalk":
