@@ -106,7 +106,7 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
         run_overlapped,
         run_sequential,
     )
-    from yomiage.translate.ct2_engine import default_threads
+    from yomiage.translate.ct2_engine import available_cores
 
     eng = load_bench_engines(cfg, args.shape)
     mode = "realtime" if args.realtime else "fast"
@@ -117,7 +117,8 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
                    "random-weight one)")
     elif args.baseline:
         assert eng.hf_dir is not None
-        hf = hf_baseline_translator(eng.hf_dir, FORCED_RATIO, cfg.threads or default_threads())
+        # The old design ran one stage at a time, so its translator gets every core.
+        hf = hf_baseline_translator(eng.hf_dir, FORCED_RATIO, cfg.threads or available_cores())
         hf.warmup()
         old_tr = StandInTranslator(hf, cfg.target_lang)
     new, old = DesignRun("overlapped"), DesignRun("sequential")

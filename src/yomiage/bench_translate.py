@@ -68,9 +68,9 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    from yomiage.translate.ct2_engine import default_threads
+    from yomiage.translate.ct2_engine import available_cores
 
-    return f"{name}, {default_threads()} cores"
+    return f"{name}, {available_cores()} cores"
 
 
 def shape_model(shape: str, cache_dir: Path) -> tuple[Path, Path]:
@@ -220,7 +220,7 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
     spec = SHAPES[shape]
     hf, ct2 = shape_model(shape, Path(cfg.cache_dir))
     sentences = load_sentences()[:n] if n > 0 else load_sentences()
-    from yomiage.translate.ct2_engine import default_threads, pick_device
+    from yomiage.translate.ct2_engine import available_cores, default_threads, pick_device
 
     if device == "auto":
         device = pick_device("auto")
@@ -243,7 +243,8 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
         engine.warmup()
     warm = {name: time_ct2(e, sentences[0])[0] for name, e in engines.items()}
     result["engine"] = engines["ctranslate2_vmap"].describe()
-    hf_model = HfBaseline(hf, ct2, spec, device, threads) if baseline else None
+    # The baseline gets every core: the old design ran one stage at a time.
+    hf_model = HfBaseline(hf, ct2, spec, device, available_cores()) if baseline else None
     k = min(baseline_n, len(sentences)) if baseline else 0
     if hf_model is not None:
         hf_model.time(sentences[0], 8)  # warm-up, like ours

@@ -51,7 +51,19 @@ class DecodeOptions:
 
 
 def default_threads() -> int:
-    """Intra-op threads for one sentence at a time: the cores this process may use."""
+    """Intra-op threads for one sentence at a time: half the cores this process may use.
+
+    The voice synthesizes on the other half while the next sentence is translated. On a
+    2-core machine (OMP_WAIT_POLICY=PASSIVE, as the narrator sets it) one thread was also
+    the faster choice for translation alone: a Marian-shape int8 decoder step took 2.6 ms
+    on one thread against 8.4 ms on two (`python -m yomiage.bench_translate --shape
+    marian`, 2026-11-25), since waking sleeping workers costs more than d512 matrices gain.
+    """
+    return max(1, available_cores() // 2)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
