@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from types import TracebackType
 from typing import BinaryIO, TextIO
 
 from yomiage.audio.convert import ChunkResampler, Samples
-from yomiage.audio.marks import MarkCallback, fire
+from yomiage.audio.immediate import ImmediateSink
 from yomiage.records import AudioChunk
 
 
@@ -27,7 +26,7 @@ class TerminalOutput(OSError):
     """Raw PCM was asked for, but stdout is a terminal."""
 
 
-class RawPcmSink:
+class RawPcmSink(ImmediateSink):
     """Writes 16-bit little-endian mono PCM at ``sample_rate`` to ``stream`` (stdout).
 
     The format is announced once on ``announce`` (stderr; None = silent). Each write is
@@ -54,7 +53,7 @@ class RawPcmSink:
         if announce is not None:
             print(format_line(self.rate), file=announce, flush=True)
 
-    def _emit(self, samples: Samples) -> None:
+    def _put(self, samples: Samples) -> None:
         if not samples.size or self._closed:
             return
         try:
@@ -69,27 +68,6 @@ class RawPcmSink:
                 os.dup2(devnull, sys.stdout.fileno())
                 os.close(devnull)
             raise
-
-    def write(self, chunk: AudioChunk) -> None:
-        """Write ``chunk`` (resampled to the stream's rate)."""
-        self._emit(self._resampler.push(chunk))
-
-    def mark(self, callback: MarkCallback) -> None:
-        """Write what the resampler holds, then call ``callback`` at once."""
-        self._emit(self._resampler.flush())
-        fire(callback, time.perf_counter())
-
-    def pending_seconds(self) -> float:
-        """Always 0: the pipe's reader sets the pace."""
-        return 0.0
-
-    def drain(self) -> None:
-        """Write what the resampler holds."""
-        self._emit(self._resampler.flush())
-
-    def stop(self) -> None:
-        """Drop the resampler's held tail."""
-        self._resampler.reset()
 
     def close(self) -> None:
         """Flush the remaining audio (stdout itself stays open)."""

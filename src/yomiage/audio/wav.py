@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import struct
-import time
 from pathlib import Path
 from types import TracebackType
 
 from yomiage.audio.convert import ChunkResampler, Samples
-from yomiage.audio.marks import MarkCallback, fire
+from yomiage.audio.immediate import ImmediateSink
 from yomiage.records import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ def wav_header(data_bytes: int, rate: int, channels: int = 1, bits: int = 16) ->
     )
 
 
-class WavSink:
+class WavSink(ImmediateSink):
     """Writes 16-bit mono PCM to ``path`` at ``sample_rate``, resampling other rates."""
 
     def __init__(self, path: str | os.PathLike[str], sample_rate: int, volume: float = 1.0) -> None:
@@ -53,7 +52,7 @@ class WavSink:
         """Frames stored so far."""
         return self._data_bytes // 2
 
-    def _store(self, samples: Samples) -> None:
+    def _put(self, samples: Samples) -> None:
         if self._fd is None:
             raise ValueError(f"{self.name} is closed")
         if not samples.size:
@@ -70,27 +69,10 @@ class WavSink:
         # One syscall for both sizes: a kill never leaves them inconsistent.
         os.pwrite(self._fd, wav_header(self._data_bytes, self.rate), 0)
 
-    def write(self, chunk: AudioChunk) -> None:
-        """Append ``chunk`` (resampled to the file's rate) and update the header."""
-        self._store(self._resampler.push(chunk))
-
-    def mark(self, callback: MarkCallback) -> None:
-        """Store what the resampler holds, then call ``callback`` at once."""
-        self._store(self._resampler.flush())
-        fire(callback, time.perf_counter())
-
-    def pending_seconds(self) -> float:
-        """Always 0: a file takes audio as fast as it comes."""
-        return 0.0
-
     def drain(self) -> None:
-        """Store what the resampler holds."""
+        """Store what the resampler holds (nothing once closed)."""
         if self._fd is not None:
-            self._store(self._resampler.flush())
-
-    def stop(self) -> None:
-        """Drop the resampler's held tail (what is stored stays)."""
-        self._resampler.reset()
+            super().drain()
 
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
