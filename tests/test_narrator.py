@@ -115,3 +115,11 @@ def test_degraded_run_speaks_untranslated_text(tmp_path: Path,
     cfg = replace(Config(), out=str(tmp_path / "d.wav"))
     assert narrator.run_demo(cfg, quiet=True) == 0
     assert voice.texts[0] == ("I'll look at the failing test first.")
+
+
+def test_translator_none_speaks_the_original_with_a_source_language_voice() -> None:
+    """`--translator none` speaks the text as written, so the voice is the source's."""
+    engines = load_engines(Config(translator="none", voice="espeak", target_lang="ja"))
+    assert engines.target_lang == "en"
+    assert engines.voice.language.startswith("en")
+    assert engines.translator.translate("Hello there.", "en", "en") == "Hello there."

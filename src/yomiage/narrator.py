@@ -97,8 +97,8 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
     started = time.perf_counter()
     notes: list[str] = []
     voice_lang = cfg.target_lang
-    if degrade and _translation_missing(cfg):
-        voice_lang = cfg.source_lang  # don't load a voice that will not speak
+    if cfg.translator == "none" or (degrade and _translation_missing(cfg)):
+        voice_lang = cfg.source_lang  # the original text is spoken: its language's voice
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="yomiage-load") as pool:
         fut_t = pool.submit(load_translator, cfg)
         fut_v = pool.submit(_load_voice, cfg, voice_lang)
@@ -135,8 +135,10 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
                               f"{exc}") from None
         notes.append(f"{why}: speaking the original {lang_name(cfg.source_lang)} "
                      f"with {voice.name}")
+    elif cfg.translator == "none":
+        target = cfg.source_lang
     if voice is None:
-        raise EngineError(f"no voice for {lang_name(cfg.target_lang)}: {voice_error}")
+        raise EngineError(f"no voice for {lang_name(voice_lang)}: {voice_error}")
     return Engines(translator, voice, time.perf_counter() - started, target, notes)
 
 
