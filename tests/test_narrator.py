@@ -123,3 +123,19 @@ def test_translator_none_speaks_the_original_with_a_source_language_voice() -> N
     assert engines.target_lang == "en"
     assert engines.voice.language.startswith("en")
     assert engines.translator.translate("Hello there.", "en", "en") == "Hello there."
+
+
+def test_narrate_from_a_terminal_explains_instead_of_waiting(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import io
+    import sys
+
+    class Tty(io.BytesIO):
+        def isatty(self) -> bool:
+            return True
+
+    fake = io.TextIOWrapper(Tty())
+    monkeypatch.setattr(sys, "stdin", fake)
+    assert run_narrate("-", Config(), quiet=True) == 2
+    assert "stream-json" in caplog.text and "yomiage demo" in caplog.text

@@ -223,6 +223,10 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
     Lag control and interruption apply to live playback of a stream (stdin that is not a
     regular file); a recorded file or any file output is narrated in full.
     """
+    if source == "-" and sys.stdin.isatty():
+        log.error("no stream on stdin: pipe one in (claude -p \"…\" --output-format "
+                  "stream-json --verbose | yomiage), give a file, or try `yomiage demo`")
+        return 2
     try:
         stream: BinaryIO = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
     except OSError as exc:

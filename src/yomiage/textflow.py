@@ -195,6 +195,10 @@ def run_text(source: str, cfg: Config, as_json: bool = False) -> int:
     from a long sentence are printed as they come, on that sentence's line. With
     ``as_json``, one object per piece (see :func:`sentence_json`). Returns the exit code.
     """
+    if source == "-" and sys.stdin.isatty():
+        log.error("no stream on stdin: pipe one in (claude -p \"…\" --output-format "
+                  "stream-json --verbose | yomiage text) or give a file")
+        return 1
     try:
         stream = cast(BinaryIO, sys.stdin.buffer if source == "-" else open(source, "rb"))  # noqa: SIM115
     except OSError as exc:
