@@ -228,12 +228,17 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
                   "stream-json --verbose | yomiage), give a file, or try `yomiage demo`")
         return 2
     try:
-        stream: BinaryIO = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
+        # stdin is read through a reader of our own on a duplicate descriptor: the reader
+        # thread may still be blocked in it when Ctrl-C ends the run, and the interpreter
+        # aborts at exit if sys.stdin's own buffer lock is held then.
+        stream: BinaryIO = (open(os.dup(sys.stdin.fileno()), "rb") if source == "-"  # noqa: SIM115
+                            else open(source, "rb"))  # noqa: SIM115
     except OSError as exc:
         log.error("cannot read %s: %s", source, exc.strerror or exc)
         return 2
     from yomiage.events import read_lines
 
+    report: RunReport | None = None
     try:
         try:
             engines = load_engines(cfg)
@@ -245,9 +250,9 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         with sink:
             report = narrate_lines(read_lines(stream), cfg, engines, sink, live=live)
     finally:
-        # stdin is not ours to close, and closing it while the reader thread is blocked
-        # in a read deadlocks on the buffer's lock (seen after Ctrl-C).
-        if stream is not sys.stdin.buffer:
+        # After Ctrl-C the reader thread may still be blocked reading stdin: closing the
+        # stream then would wait on its lock, and the process is about to exit anyway.
+        if source != "-" or (report is not None and not report.interrupted):
             stream.close()
     return finish_report(report, cfg, engines, quiet)
 
