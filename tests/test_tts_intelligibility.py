@@ -60,9 +60,13 @@ def test_english_speech_is_understood(whisper, spec: str, max_wer: float, tmp_pa
     import soxr
 
     voice = load_voice(Config(voice=spec, cache_dir=str(tmp_path), offline=True), "en")
-    audio = np.concatenate([c.samples for c in voice.stream(TEXT)])
-    audio16 = soxr.resample(audio, voice.sample_rate, 16000).astype(np.float32)
-    segments, _ = whisper.transcribe(audio16, language="en", beam_size=1, vad_filter=False)
-    heard = " ".join(s.text for s in segments)
-    wer = word_error_rate(TEXT, heard)
-    assert wer <= max_wer, f"{spec} heard as {heard!r} (WER {wer:.2f})"
+    # Piper samples noise at every synthesis (VITS), so one take is one draw: the word
+    # error rate is averaged over three takes (espeak-ng gives the same take each time).
+    heard: list[str] = []
+    for _ in range(3):
+        audio = np.concatenate([c.samples for c in voice.stream(TEXT)])
+        audio16 = soxr.resample(audio, voice.sample_rate, 16000).astype(np.float32)
+        segments, _ = whisper.transcribe(audio16, language="en", beam_size=1, vad_filter=False)
+        heard.append(" ".join(s.text for s in segments))
+    wer = sum(word_error_rate(TEXT, h) for h in heard) / len(heard)
+    assert wer <= max_wer, f"{spec} heard as {heard!r} (mean WER {wer:.2f})"
