@@ -35,7 +35,8 @@ extras="ja,en"
 if [ "$mode" = test ]; then
   extras="ja,en,convert,bench,test"
   # PyTorch is only needed to build and convert the tests' tiny models and for the GPU
-  # engines; pin the CPU release so the resolver never pulls a multi-GB CUDA build.
+  # engines. Pinned to the release CI uses (YOMIAGE_TORCH_VERSION overrides), and installed
+  # first so that the extras below never make the resolver pick another one.
   .venv/bin/python -c 'import torch' 2>/dev/null \
     || pip_install "torch==${YOMIAGE_TORCH_VERSION:-2.13.0}"
 fi
