@@ -81,3 +81,11 @@ def test_bad_flags_raise_naming_the_value(tmp_path: Path, flags: dict[str, objec
 def test_config_path_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("YOMIAGE_CONFIG", str(tmp_path / "mine.toml"))
     assert config_path() == tmp_path / "mine.toml"
+
+
+def test_home_in_paths_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = _write(tmp_path, 'cache_dir = "~/models-cache"\n')
+    cfg = load_config({"timeline": "~/t.jsonl"}, env={}, path=path)
+    assert cfg.cache_dir == str(tmp_path / "models-cache")
+    assert cfg.timeline == str(tmp_path / "t.jsonl")

@@ -179,6 +179,9 @@ def load_config(
             raise ValueError(f"unknown option {name!r}")
         values[name] = _coerce(name, types[name], value)
 
+    for name in ("cache_dir", "timeline"):  # "~/…" in a file, env or flag means home
+        if isinstance(values.get(name), str):
+            values[name] = os.path.expanduser(values[name])
     cfg = Config(**values)
     validate(cfg)
     return cfg
