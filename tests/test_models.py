@@ -153,7 +153,7 @@ def test_models_command(tmp_path: Path, toy_catalog: None, monkeypatch: pytest.M
     assert "fugumt-en-ja" in out and "CC-BY-NC-4.0 (non-commercial)" in out
     assert "toy" in out and out.count(" no") >= 2
     assert run_models_command("path", "toy", cfg) == 1
-    assert "yomiage models fetch toy" in capsys.readouterr().out
+    assert "yomiage models fetch toy" in capsys.readouterr().err
     assert run_models_command("fetch", "toy", _cfg(tmp_path, offline=True)) == 1
     monkeypatch.setattr(models, "DOWNLOAD", FakeHub({"voice.onnx": b"o", "voice.json": b"{}"}))
     assert run_models_command("fetch", "toy", cfg) == 0

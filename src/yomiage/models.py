@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -278,6 +279,11 @@ def _size(spec: ModelSpec) -> str:
     return f"{spec.size_mb} MB"
 
 
+def _say(message: str) -> None:
+    """One line for the user on stderr."""
+    print(f"yomiage: {message}", file=sys.stderr)
+
+
 def run_models_command(action: str, name: str | None, cfg: Config) -> int:
     """`yomiage models list|fetch NAME|path NAME|remove NAME`; returns the exit code."""
     if action == "list":
@@ -293,17 +299,17 @@ def run_models_command(action: str, name: str | None, cfg: Config) -> int:
         print(f"models folder: {models_root(cfg)}")
         return 0
     if not name:
-        print(f"yomiage: `models {action}` needs a model name (see `yomiage models list`)")
+        _say(f"`models {action}` needs a model name (see `yomiage models list`)")
         return 2
     try:
         spec = get_spec(name)
     except ValueError as exc:
-        print(f"yomiage: {exc}")
+        _say(str(exc))
         return 2
     if action == "path":
         found = installed_dir(spec, cfg)
         if found is None:
-            print(f"yomiage: {name} is not installed; run `{fetch_command(name)}`")
+            _say(f"{name} is not installed; run `{fetch_command(name)}`")
             return 1
         print(found)
         return 0
@@ -312,15 +318,16 @@ def run_models_command(action: str, name: str | None, cfg: Config) -> int:
         return 0
     if action == "fetch":
         if spec.noncommercial:
-            print(f"note: {name} is licensed {spec.licence}: non-commercial use only")
+            print(f"note: {name} is licensed {spec.licence}: non-commercial use only",
+                  file=sys.stderr)
         if is_offline(cfg):
-            print(f"yomiage: offline (HF_HUB_OFFLINE or --offline); cannot fetch {name}")
+            _say(f"offline (HF_HUB_OFFLINE or --offline); cannot fetch {name}")
             return 1
         try:
             print(fetch(spec, cfg))
         except (ModelNotAvailable, DownloadError, ImportError) as exc:
-            print(f"yomiage: {exc}")
+            _say(str(exc))
             return 1
         return 0
-    print(f"yomiage: unknown models action {action!r} (list, fetch, path, remove)")
+    _say(f"unknown models action {action!r} (list, fetch, path, remove)")
     return 2
