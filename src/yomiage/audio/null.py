@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from types import TracebackType
 
 from yomiage.audio.lifecycle import DrainOrStopOnExit
 from yomiage.audio.marks import MarkCallback, MarkClock, fire
 from yomiage.records import AudioChunk
 
 
-class NullSink:
+class NullSink(DrainOrStopOnExit):
     """Discards audio; marks fire at once. Counts what it was given."""
 
     name = "null"
@@ -39,16 +38,8 @@ class NullSink:
     def stop(self) -> None:
         """Nothing to cut."""
 
-    def __enter__(self) -> NullSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 class TimingSink(DrainOrStopOnExit):
