@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from yomiage.config import Config
+from yomiage.devices import nvidia_driver_present
 from yomiage.models import ModelNotAvailable, ModelSpec, resolve
 from yomiage.translate.base import Translator
 from yomiage.translate.cache import CachedTranslator, TranslationCache
@@ -31,8 +32,7 @@ def model_name(cfg: Config) -> str:
 
 def _gpu_present() -> bool:
     """Cheap check for an NVIDIA driver, before paying for `import torch`."""
-    return any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0",
-                                          "/proc/driver/nvidia"))
+    return nvidia_driver_present()
 
 
 def _torch_engine(model_dir: Path, spec: ModelSpec | None, cfg: Config) -> Translator | None:

@@ -157,7 +157,9 @@ def load_voice(cfg: Config, lang: str) -> Voice:
 
 def _cuda_usable() -> bool:
     """True when an NVIDIA driver is present and PyTorch can use it (no import otherwise)."""
-    if not any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0")):
+    from yomiage.devices import nvidia_driver_present
+
+    if not nvidia_driver_present():
         return False
     try:
         import torch
