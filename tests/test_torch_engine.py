@@ -279,3 +279,32 @@ def test_stops_after_eos_like_transformers() -> None:
     for every in (1, 3):
         dec = GreedyDecoder(model, "marian", max_src=32, max_tgt=32, check_every=every)
         assert dec.generate(src, [PAD], 30, vocab_ids=full) == ref
+
+
+@pytest.mark.parametrize("family", ["marian", "m2m"])
+def test_static_encoder_matches_transformers_and_ignores_right_padding(family: str) -> None:
+    """The graph-friendly encoder equals Transformers' on an unpadded input, and a
+    right-padded input (as the CUDA graph buckets run it) leaves the real positions as
+    they were."""
+    from yomiage.translate.torch_decoder import StaticEncoder
+
+    model = _tiny(family, 3)
+    src = [5, 17, 33, 8, 61, 12, EOS]
+    ids = torch.tensor([src])
+    with torch.no_grad():
+        ref = model.get_encoder()(input_ids=ids, attention_mask=torch.ones_like(ids))  # type: ignore[operator]
+    enc = StaticEncoder(model, family, max_src=32)
+    ours = enc(ids, torch.ones_like(ids))
+    torch.testing.assert_close(ours, ref.last_hidden_state, rtol=1e-5, atol=1e-5)
+    padded = torch.tensor([src + [PAD] * 9])
+    keep = padded != PAD
+    out = enc(padded, keep)
+    assert out.shape[1] == 16
+    torch.testing.assert_close(out[:, : len(src)], ours, rtol=1e-5, atol=1e-5)
+
+
+def test_translator_describes_compile_setting(tiny_marian_dir: Path) -> None:
+    """On the CPU nothing is compiled or graphed, whatever the setting asks."""
+    engine = TorchTranslator(tiny_marian_dir, device="cpu", compile=True)
+    info = engine.describe()
+    assert info["compiled_step"] is False and info["cuda_graphs"] is False

@@ -41,6 +41,9 @@ class Config:
     """auto, cpu or cuda."""
     compute_type: str = "auto"
     """CTranslate2/PyTorch precision: auto, int8, float16, bfloat16, float32, int8_float16."""
+    gpu_compile: bool = True
+    """PyTorch engines on a CUDA GPU: torch.compile / CUDA graphs, paid for at load
+    (false = plain eager PyTorch; faster start, slower speech)."""
     beam_size: int = 1
     """1 = greedy decoding (fastest)."""
     threads: int = 0

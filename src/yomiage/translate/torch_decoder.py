@@ -25,9 +25,10 @@ class DecoderShape:
     max_src: int
 
 
-def _sinusoids(model: nn.Module, family: str, rows: int, dim: int, pad: int) -> torch.Tensor:
-    """The decoder's position table, indexed by step (the family's offset already applied)."""
-    dec = model.get_decoder()  # type: ignore[operator]
+def _sinusoids(stack: Any, family: str, rows: int, dim: int, pad: int) -> torch.Tensor:
+    """The position table of an encoder or decoder ``stack``, indexed by position (the
+    family's offset already applied)."""
+    dec = stack
     if family == "marian":
         table: torch.Tensor = dec.embed_positions.weight
         if table.shape[0] < rows:
@@ -73,7 +74,7 @@ class StaticDecoder(nn.Module):
         self.embed = dec.embed_tokens.weight  # shared with the model, not copied
         self.embed_scale = scale
         pad = int(cfg.pad_token_id)
-        pos = _sinusoids(model, family, shape.max_tgt, self.d_model, pad)
+        pos = _sinusoids(dec, family, shape.max_tgt, self.d_model, pad)
         self.pos_table = pos.to(dev, dt)
         self.layers = dec.layers
         self.final_norm = getattr(dec, "layer_norm", None) if self.pre_norm else None
@@ -237,3 +238,65 @@ class GraphedStep:
     def replay(self) -> None:
         """Run one captured step."""
         self.graph.replay()
+
+
+class StaticEncoder(nn.Module):
+    """Encoder of an HF seq2seq translation model without Transformers' mask helpers, so
+    that a right-padded input runs under a CUDA graph: ``keep`` masks the padded keys out
+    of attention, and every real position gets the same output as an unpadded run."""
+
+    def __init__(self, model: nn.Module, family: str, max_src: int) -> None:
+        super().__init__()
+        cfg: Any = model.config
+        enc = model.get_encoder()  # type: ignore[operator]
+        p = next(model.parameters())
+        self.pre_norm = family != "marian"
+        self.d_model: int = cfg.d_model
+        self.n_heads: int = cfg.encoder_attention_heads
+        self.head_dim = self.d_model // self.n_heads
+        self.act = _activation(cfg.activation_function)
+        self.embed = enc.embed_tokens.weight
+        self.embed_scale = math.sqrt(cfg.d_model) if cfg.scale_embedding else 1.0
+        pad = int(cfg.pad_token_id)
+        self.pos_table = _sinusoids(enc, family, max_src, self.d_model, pad).to(p.device, p.dtype)
+        self.layers = enc.layers
+        self.final_norm = getattr(enc, "layer_norm", None) if self.pre_norm else None
+        self.qkv_w = [
+            torch.cat([ly.self_attn.q_proj.weight, ly.self_attn.k_proj.weight,
+                       ly.self_attn.v_proj.weight])
+            for ly in enc.layers
+        ]
+        self.qkv_b = [
+            torch.cat([ly.self_attn.q_proj.bias, ly.self_attn.k_proj.bias,
+                       ly.self_attn.v_proj.bias])
+            for ly in enc.layers
+        ]
+        self.clamp = torch.finfo(p.dtype).max - 1000 if p.dtype == torch.float16 else None
+
+    @torch.no_grad()
+    def forward(self, ids: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """ids (B, L) and keep (B, L), true at real tokens → hidden states (B, L, d)."""
+        bsz, n = ids.shape
+        h, hd = self.n_heads, self.head_dim
+        x = F.embedding(ids, self.embed) * self.embed_scale + self.pos_table[:n]
+        mask = torch.where(keep.to(torch.bool), 0.0, float("-inf")).to(x.dtype)
+        mask = mask.view(bsz, 1, 1, n)
+        for i, ly in enumerate(self.layers):
+            res = x
+            hid = ly.self_attn_layer_norm(x) if self.pre_norm else x
+            qkv = F.linear(hid, self.qkv_w[i], self.qkv_b[i]).view(bsz, n, 3, h, hd)
+            q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=hd**-0.5)
+            x = res + ly.self_attn.out_proj(a.transpose(1, 2).reshape(bsz, n, self.d_model))
+            if not self.pre_norm:
+                x = ly.self_attn_layer_norm(x)
+            res = x
+            hid = ly.final_layer_norm(x) if self.pre_norm else x
+            x = res + ly.fc2(self.act(ly.fc1(hid)))
+            if not self.pre_norm:
+                x = ly.final_layer_norm(x)
+            if self.clamp is not None:  # as Transformers does in float16 (a no-op if finite)
+                x = x.clamp(-self.clamp, self.clamp)
+        if self.final_norm is not None:
+            x = self.final_norm(x)
+        return x

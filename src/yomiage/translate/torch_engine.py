@@ -1,7 +1,8 @@
 """The PyTorch engine for Marian/OPUS-MT, M2M-100 and NLLB-200 Transformers checkpoints.
 
 For GPUs that CTranslate2 cannot use (its wheels need CUDA 12's cuBLAS): float16 or
-bfloat16 on CUDA with a CUDA-graphed decoder step, float32 on the CPU. Tokenization is
+bfloat16 on CUDA with CUDA-graphed encoder (per length bucket) and decoder step (the step
+``torch.compile``d unless ``compile=False``), float32 on the CPU. Tokenization is
 the CTranslate2 engine's (SentencePiece pieces); ids come from the checkpoint's vocabulary.
 """
 
@@ -101,6 +102,7 @@ class TorchTranslator:
         options: DecodeOptions | None = None,
         pair: tuple[str, str] = ("en", "ja"),
         graphs: bool = True,
+        compile: bool = True,
         max_len: int = 256,
     ) -> None:
         from transformers import AutoModelForSeq2SeqLM
@@ -139,10 +141,12 @@ class TorchTranslator:
             max_tgt=max_len,
             graphs=graphs,
             extra_slots=EXTRA_SLOTS if restrict else 0,
+            compile_step=compile and graphs and self.device.type == "cuda",
         )
         self._restrict = restrict
         self._vocab_ids: dict[str, torch.Tensor] = {}
         self.load_seconds = time.perf_counter() - started
+        self.warmup_seconds = 0.0
         log.info(
             "loaded %s on %s (%s) in %.1f s", self.name, self.device, self.dtype, self.load_seconds
         )
@@ -222,9 +226,15 @@ class TorchTranslator:
         return [self.translate(t, src, tgt) for t in texts]
 
     def warmup(self) -> None:
-        """Build the target's decoder (and its CUDA graph) and translate a throwaway sentence."""
+        """Build the target's decoder (compiling its step and capturing the step's and every
+        encoder bucket's CUDA graph on a GPU) and translate a throwaway sentence."""
+        started = time.perf_counter()
         src, tgt = self.pair
+        self.decoder.warm(tgt, self._target_vocab(tgt))
         self.translate(WARMUP_TEXT, src, tgt)
+        self.warmup_seconds = time.perf_counter() - started
+        log.info("warmed %s in %.1f s (compiled step: %s)", self.name, self.warmup_seconds,
+                 self.decoder.compiled)
 
     def describe(self) -> dict[str, object]:
         """Engine, model, device, precision and settings, for logs and benchmarks."""
@@ -236,8 +246,10 @@ class TorchTranslator:
             "device": str(self.device),
             "compute_type": str(self.dtype).removeprefix("torch."),
             "cuda_graphs": self.decoder.graphs,
+            "compiled_step": self.decoder.compiled,
             "vocab_restricted": self._restrict,
             "load_seconds": round(self.load_seconds, 3),
+            "warmup_seconds": round(self.warmup_seconds, 3),
         }
 
 
@@ -252,6 +264,7 @@ def load_torch_translator(model_dir: Path, spec: object, cfg: object) -> TorchTr
         device=getattr(cfg, "device", "auto"),
         compute_type=getattr(cfg, "compute_type", "auto"),
         pair=pair,
+        compile=bool(getattr(cfg, "gpu_compile", True)),
     )
     engine.warmup()
     return engine

@@ -1,24 +1,81 @@
-"""Greedy decoding over a StaticDecoder: one encoder pass, then one (graphed) step per token."""
+"""Greedy decoding over a StaticDecoder: one encoder pass, then one (graphed) step per token.
+
+On CUDA the encoder runs as a CUDA graph per source-length bucket (input right-padded,
+padding masked) that also fills the decoder's cross-attention buffers, the step runs as
+a CUDA graph (optionally ``torch.compile``d first, falling back to eager if compiling
+fails), and all work goes to the decoder's own CUDA stream so that another engine's
+work and host reads in another thread do not queue behind it or wait for it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from yomiage.translate.torch_decoder import DecoderShape, GraphedStep, StaticDecoder
+from yomiage.translate.torch_decoder import DecoderShape, GraphedStep, StaticDecoder, StaticEncoder
 
 log = logging.getLogger(__name__)
+
+SRC_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+
+
+def src_buckets(max_src: int) -> tuple[int, ...]:
+    """Padded source lengths that get a CUDA graph (the last one is ``max_src``)."""
+    return (*(b for b in SRC_BUCKETS if b < max_src), max_src)
+
+
+class _EncoderGraphs:
+    """One CUDA graph per source bucket: encoder over the padded ids, then the decoder's
+    ``prepare`` (cross-attention K/V and mask), reading the static ``ids``/``keep``."""
+
+    def __init__(self, encoder: StaticEncoder, dec: StaticDecoder, pad: int) -> None:
+        self.encoder, self.dec, self.pad = encoder, dec, pad
+        n, dev = dec.shape.max_src, dec.tok.device
+        self.ids = torch.full((1, n), pad, dtype=torch.long, device=dev)
+        self.keep = torch.zeros(1, n, dtype=torch.bool, device=dev)
+        self.buckets = src_buckets(n)
+        self.graphs: dict[int, torch.cuda.CUDAGraph] = {}
+        self.pool = torch.cuda.graph_pool_handle()
+
+    def _run(self, b: int) -> None:
+        out = self.encoder(self.ids[:, :b], self.keep[:, :b])
+        self.dec.prepare(out, self.keep[:, :b])
+
+    def capture(self, b: int) -> torch.cuda.CUDAGraph:
+        if b not in self.graphs:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(2):
+                    self._run(b)
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, pool=self.pool):
+                self._run(b)
+            self.graphs[b] = graph
+        return self.graphs[b]
+
+    def encode(self, src: Sequence[int]) -> None:
+        n = len(src)
+        b = next(x for x in self.buckets if x >= n)
+        self.ids[0, :n].copy_(torch.tensor(src, dtype=torch.long), non_blocking=True)
+        self.ids[0, n:b].fill_(self.pad)
+        self.keep[0, :n] = True
+        self.keep[0, n:b] = False
+        self.capture(b).replay()
 
 
 class GreedyDecoder:
     """Greedy search for one HF encoder-decoder model, batch size 1.
 
-    Keeps one StaticDecoder (and, on CUDA with ``graphs``, one captured step) per output
-    vocabulary, so that a target language's restricted projection is built once.
+    Keeps one StaticDecoder (and, on CUDA with ``graphs``, one captured step and the
+    encoder graphs) per output vocabulary, so that a target language's restricted
+    projection is built once.
     """
 
     def __init__(
@@ -42,31 +99,70 @@ class GreedyDecoder:
         self.check_every = check_every or (4 if self.device.type == "cuda" else 1)
         cfg: Any = model.config
         self.eos = int(cfg.eos_token_id)
+        self.pad = int(cfg.pad_token_id)
         self.extra_slots = extra_slots
         self.compile_step = compile_step
-        self._decoders: dict[object, tuple[StaticDecoder, GraphedStep | None]] = {}
+        self.compiled = False
+        self.encoder = StaticEncoder(model, family, max_src)
+        self.stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        self._decoders: dict[
+            object, tuple[StaticDecoder, GraphedStep | None, _EncoderGraphs | None]
+        ] = {}
+
+    @contextlib.contextmanager
+    def _on_stream(self) -> Iterator[None]:
+        """Run the enclosed GPU work on this decoder's stream (after earlier default work)."""
+        if self.stream is None:
+            yield
+            return
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.stream):
+            yield
+
+    def _graph_step(self, dec: StaticDecoder) -> GraphedStep:
+        """The step's CUDA graph; a compiled step that fails falls back to eager once."""
+        if self.compile_step:
+            try:
+                dec.step = torch.compile(dec.step, dynamic=False)  # type: ignore[method-assign]
+                graph = GraphedStep(dec)
+                self.compiled = True
+                return graph
+            except Exception as exc:  # any compiler failure means: run eager
+                log.warning("torch.compile of the decoder step failed (%s: %s); running eager",
+                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                del dec.step  # back to the class's eager method
+                self.compile_step = False
+        return GraphedStep(dec)
 
     def _decoder(
         self, key: object, vocab_ids: torch.Tensor | None
-    ) -> tuple[StaticDecoder, GraphedStep | None]:
+    ) -> tuple[StaticDecoder, GraphedStep | None, _EncoderGraphs | None]:
         if key not in self._decoders:
             dec = StaticDecoder(self.model, self.family, self.shape, vocab_ids, self.extra_slots)
-            if self.compile_step:  # fuse the step's small kernels (Triton on CUDA)
-                dec.step = torch.compile(dec.step, dynamic=False)  # type: ignore[method-assign]
-            graph = None
+            graph = enc_graphs = None
             if self.graphs:
-                dec.prepare(*self._encode([self.eos]))
-                graph = GraphedStep(dec)
-            self._decoders[key] = (dec, graph)
+                enc_graphs = _EncoderGraphs(self.encoder, dec, self.pad)
+                enc_graphs.encode([self.eos])
+                graph = self._graph_step(dec)
+            self._decoders[key] = (dec, graph, enc_graphs)
             log.debug("built decoder for vocabulary %s (%d rows)", key, dec.out_w.shape[0])
         return self._decoders[key]
+
+    def warm(self, key: object, vocab_ids: torch.Tensor | None) -> None:
+        """Build the decoder for ``key`` and capture every encoder bucket's graph now."""
+        with self._on_stream():
+            _, _, enc_graphs = self._decoder(key, vocab_ids)
+            if enc_graphs is not None:
+                for b in enc_graphs.buckets:
+                    enc_graphs.capture(b)
+        if self.stream is not None:
+            self.stream.synchronize()
 
     @torch.no_grad()
     def _encode(self, src_ids: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         ids = torch.tensor([list(src_ids)], dtype=torch.long, device=self.device)
         mask = torch.ones_like(ids)
-        enc = self.model.get_encoder()  # type: ignore[operator]
-        return enc(input_ids=ids, attention_mask=mask).last_hidden_state, mask
+        return self.encoder(ids, mask), mask
 
     @torch.no_grad()
     def generate(
@@ -92,14 +188,27 @@ class GreedyDecoder:
         src = list(src_ids)[: self.shape.max_src]
         if len(src) < len(src_ids):
             log.warning("source cut to %d tokens", self.shape.max_src)
-        total = min(max_new, self.shape.max_tgt)
-        dec, graph = self._decoder(vocab_key, vocab_ids)
-        dec.prepare(*self._encode(src))
-        if self.extra_slots:
-            dec.set_extra(list(extra_ids))
-        dec.tok.fill_(int(prefix[0]))
-        dec.pos.zero_()
-        run = graph.replay if graph is not None else dec.step
+        with self._on_stream():
+            dec, graph, enc_graphs = self._decoder(vocab_key, vocab_ids)
+            if enc_graphs is not None:
+                enc_graphs.encode(src)
+            else:
+                dec.prepare(*self._encode(src))
+            if self.extra_slots:
+                dec.set_extra(list(extra_ids))
+            dec.tok.fill_(int(prefix[0]))
+            dec.pos.zero_()
+            run: Callable[[], None] = graph.replay if graph is not None else dec.step
+            return self._loop(dec, run, prefix, min(max_new, self.shape.max_tgt), ignore_eos)
+
+    def _loop(
+        self,
+        dec: StaticDecoder,
+        run: Callable[[], None],
+        prefix: Sequence[int],
+        total: int,
+        ignore_eos: bool,
+    ) -> list[int]:
         checked = 0
         for t in range(total):
             run()
