@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -27,6 +29,7 @@ import orjson
 
 from yomiage.events import RawLine
 from yomiage.records import Timeline
+from yomiage.translate.streaming import stream_pieces
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ _JA_POOL = (
     "の点を確認してください。ステージング環境では接続数の上限に注意が必要です。"
 )
 JA_CHARS_PER_EN_CHAR = 0.45
+_EN_CLAUSE = re.compile(r"[,;:](?=\s)|\s[-–—]\s")
 
 
 def corpus_lines() -> list[tuple[str, list[bytes]]]:
@@ -121,10 +125,29 @@ class StandInTranslator:
     Random weights emit noise; the voice should get text of a real translation's length.
     """
 
-    def __init__(self, inner: Any, target_lang: str) -> None:
+    def __init__(self, inner: Any, target_lang: str, engine: Any = None) -> None:
         self.inner = inner
         self.name = getattr(inner, "name", "random")
         self.target_lang = target_lang
+        self.engine = engine  # a CT2Translator: streams, timed token by token
+
+    def streams(self) -> bool:
+        """True when the engine below can stream its tokens."""
+        return self.engine is not None and bool(self.engine.streams())
+
+    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """Stand-in text revealed in step with the tokens the engine decodes (a real
+        decoder writes its translation at about that even pace), in phrase pieces."""
+        target = stand_in(text, tgt)
+        if not self.streams():
+            yield self.translate(text, src, tgt)
+            return
+        n_out = max(1, round(len(self.engine.tokenizer.encode(text, src, tgt)) * FORCED_RATIO))
+        cuts = [len(target) * (i + 1) // n_out for i in range(n_out)]
+        slices = (target[a:b] for a, b in zip([0, *cuts], cuts, strict=False))
+        with closing(self.engine.stream_tokens(text, src, tgt)) as tokens:
+            revealed = (piece for _, piece in zip(tokens, slices, strict=False))
+            yield from stream_pieces(revealed, "".join)
 
     def translate(self, text: str, src: str, tgt: str) -> str:
         """Translate (for the time it takes), then return stand-in text."""
@@ -148,14 +171,24 @@ class StandInTranslator:
 
 
 def stand_in(text: str, lang: str) -> str:
-    """Target-language text about as long as a translation of ``text`` would be."""
+    """Target-language text about as long as a translation of ``text`` would be.
+
+    Its phrase boundaries (、) sit where ``text`` has clause punctuation, at the same
+    relative place, and nowhere else: real Japanese puts a 読点 at least that often, so
+    the voice's phrasing, and when a streamed translation reaches its first phrase, are
+    not flattered.
+    """
     if lang != "ja":
         return text
     n = max(4, math.ceil(len(text) * JA_CHARS_PER_EN_CHAR))
-    pool = _JA_POOL * (1 + n // len(_JA_POOL))
-    start = (len(text) * 7) % len(_JA_POOL)
-    piece = (pool + pool)[start:start + n].strip("。")
-    return piece + "。"
+    plain = _JA_POOL.replace("、", "").replace("。", "")
+    start = (len(text) * 7) % len(plain)
+    chars = list((plain * (2 + n // len(plain)))[start:start + n])
+    for m in _EN_CLAUSE.finditer(text):
+        pos = round(m.start() / len(text) * n)
+        if 2 <= pos < n - 2:
+            chars[pos] = "、"
+    return "".join(chars) + "。"
 
 
 @dataclass
@@ -287,7 +320,7 @@ def load_bench_engines(cfg: Any, shape: str | None) -> BenchEngines:
             compute_type=cfg.compute_type, threads=cfg.threads,
             options=DecodeOptions(beam_size=cfg.beam_size, forced_ratio=FORCED_RATIO),
             pair=(cfg.source_lang, cfg.target_lang))
-        wrapped = StandInTranslator(GuardedTranslator(engine), cfg.target_lang)
+        wrapped = StandInTranslator(GuardedTranslator(engine), cfg.target_lang, engine)
         wrapped.describe = engine.describe  # type: ignore[method-assign]
         wrapped.warmup()
         return wrapped
@@ -303,6 +336,9 @@ def load_bench_engines(cfg: Any, shape: str | None) -> BenchEngines:
         info["weights"] = "random weights, real shape"
         info["shape"] = shape
         info["forced_ratio"] = FORCED_RATIO
+        info["stand_in_text"] = (
+            "Japanese of a translation's length, 、 where the English has clause "
+            "punctuation; streamed in step with the tokens the engine decodes")
     return BenchEngines(tr, voice, load_s, info, hf_dir)
 
 

@@ -44,6 +44,9 @@ def _add_speech_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", choices=["auto", "cpu", "cuda"])
     g.add_argument("--compute-type", metavar="TYPE", help="int8, float16, bfloat16, float32, …")
     g.add_argument("--beam-size", type=int, metavar="N")
+    g.add_argument("--stream-translation", action=argparse.BooleanOptionalAction, default=None,
+                   help="speak the first translated phrase while the rest is decoded "
+                        "(default on; greedy decoding)")
     g.add_argument("--threads", type=int, metavar="N")
     g.add_argument("--voice", metavar="VOICE",
                    help="e.g. kokoro:jf_alpha, piper, openjtalk, espeak")

@@ -70,6 +70,8 @@ class Config:
     """Say "code omitted" where a code block is skipped."""
     max_clause_chars: int = 120
     """Sentences longer than this are cut at clause boundaries so speech starts early."""
+    stream_translation: bool = True
+    """Start speaking a sentence's first translated phrase while the rest is decoded."""
     max_lag: float = 12.0
     """Live playback: drop the oldest pending speech beyond this many seconds (0 = never)."""
     interrupt: bool = True

@@ -24,7 +24,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,6 +34,7 @@ from yomiage.lag import LagPolicy, estimate_seconds, skip_notice
 from yomiage.pipeline_options import PipelineOptions, RunReport, sentences_from_lines
 from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
 from yomiage.translate.base import Translator
+from yomiage.translate.streaming import can_stream, translate_stream
 from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class _Job:
     estimate: float
     translation: str | None = None  # preset for notices: already in the target language
     started: bool = False
+    pieces: queue.Queue[Any] | None = None  # a streamed translation, piece by piece
 
 
 class _Pending:
@@ -94,6 +97,7 @@ class Pipeline:
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
         self._timelines: list[Timeline] = []
+        self._streams = options.stream_translation and can_stream(translator)
 
     # ----------------------------------------------------------------- public API
     def run(self, sentences: Iterable[Sentence]) -> RunReport:
@@ -247,6 +251,9 @@ class Pipeline:
                 while not self._may_translate.wait(_POLL) and not self._stop.is_set():
                     pass
             jobs = [job, *self._take_more()]
+            if len(jobs) == 1 and job.translation is None and self._stream_now():
+                self._translate_streaming(job)
+                continue
             todo = [j for j in jobs if j.translation is None and not self._stale(j)]
             if todo:
                 self._translate(todo)
@@ -306,6 +313,58 @@ class Pipeline:
             if len(todo) > 1:
                 j.timeline.extra["batch"] = len(todo)
 
+    def _stream_now(self) -> bool:
+        """Stream this translation into the voice? Only when the voice waits for it: when
+        it is busy, a whole translation costs no latency and phrases better."""
+        return self._streams and not self._synth_busy.is_set() and self._translated.empty()
+
+    def _translate_streaming(self, job: _Job) -> None:
+        """Translate one sentence piece by piece, handing each piece to the voice as soon
+        as the decoder has written it. ``translated_at`` is the first piece's time."""
+        opts, tl = self.options, job.timeline
+        tl.extra["translate_start"] = time.perf_counter()
+        tl.extra["streamed"] = True
+        job.pieces = queue.Queue()
+        if not self._put(self._translated, job):
+            return
+        parts: list[str] = []
+        try:
+            with closing(translate_stream(self.translator, job.sentence.text,
+                                          opts.source_lang, opts.target_lang)) as stream:
+                for piece in stream:
+                    if job.generation != self._generation or self._stop.is_set():
+                        break
+                    tl.translated_at = tl.translated_at or time.perf_counter()
+                    parts.append(piece)
+                    job.pieces.put(piece)
+        except Exception as exc:
+            tl.error = f"translation: {exc}"
+            log.warning("translation failed on sentence %d (%s): %s", job.sentence.seq,
+                        job.sentence.text[:40], exc)
+        finally:
+            job.translation = tl.translation = "".join(parts).strip()
+            tl.extra["translated_all_at"] = time.perf_counter()
+            job.pieces.put(_DONE)
+
+    def _texts(self, job: _Job) -> Iterator[str]:
+        """What the voice speaks for ``job``: its translation, or for a streamed one each
+        piece as it comes (pieces that arrived while the voice was busy go together)."""
+        if job.pieces is None:
+            yield job.translation or ""
+            return
+        while (piece := self._get(job.pieces)) not in (_DONE, None):
+            batch = [piece]
+            while True:
+                try:
+                    more = job.pieces.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _DONE:
+                    yield "".join(batch)
+                    return
+                batch.append(more)
+            yield "".join(batch)
+
     def _synth_loop(self) -> None:
         while (job := self._get(self._translated)) is not _DONE:
             if job is None:
@@ -313,16 +372,12 @@ class Pipeline:
             if self._stale(job):
                 continue
             tl = job.timeline
-            tl.extra["synth_start"] = time.perf_counter()
             self._may_translate.clear()
             self._synth_busy.set()
             try:
-                for chunk in self.voice.stream(job.translation or ""):
-                    self._may_translate.set()
-                    if self._stale(job):
-                        break
-                    tl.extra.setdefault("first_chunk_at", time.perf_counter())
-                    if not self._put(self._audio, (job, chunk)):
+                for text in self._texts(job):
+                    tl.extra.setdefault("synth_start", time.perf_counter())
+                    if not self._speak(job, text):
                         break
             except Exception as exc:
                 tl.error = f"voice: {exc}"
@@ -335,6 +390,18 @@ class Pipeline:
             if not self._put(self._audio, (job, None)):
                 break
         self._put(self._audio, _DONE)
+
+    def _speak(self, job: _Job, text: str) -> bool:
+        """Synthesize ``text`` chunk by chunk into the audio queue; False once the job is
+        stale or the run stops."""
+        for chunk in self.voice.stream(text):
+            self._may_translate.set()
+            if self._stale(job):
+                return False
+            job.timeline.extra.setdefault("first_chunk_at", time.perf_counter())
+            if not self._put(self._audio, (job, chunk)):
+                return False
+        return True
 
     def _play_loop(self) -> None:
         while (item := self._get(self._audio)) is not _DONE:

@@ -28,12 +28,16 @@ class PipelineOptions:
     """Sentences queued while the voice is busy are translated together, up to this many."""
     audio_queue: int = 256
     """Chunks between synthesis and the sink (back-pressure on the voice)."""
+    stream_translation: bool = True
+    """When the voice is waiting, hand it the translation phrase by phrase as the decoder
+    writes it (engines that can stream: greedy CTranslate2)."""
 
     @classmethod
     def from_config(cls, cfg: Config, live: bool) -> PipelineOptions:
         """Options for ``cfg``; ``live`` = real-time playback of a live stream."""
         return cls(source_lang=cfg.source_lang, target_lang=cfg.target_lang, live=live,
-                   max_lag=cfg.max_lag, interrupt=cfg.interrupt, speed=cfg.speed)
+                   max_lag=cfg.max_lag, interrupt=cfg.interrupt, speed=cfg.speed,
+                   stream_translation=cfg.stream_translation)
 
 
 @dataclass

@@ -10,10 +10,11 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from yomiage.translate.base import Translator
+from yomiage.translate.streaming import can_stream, translate_stream
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,24 @@ class CachedTranslator:
                 results[i] = out
                 self.cache.put((self.name, src, tgt, texts[i]), out)
         return [r if r is not None else "" for r in results]
+
+    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """The inner engine's pieces as they come (one piece from the cache when seen
+        before); a translation streamed to its end is cached whole."""
+        key = (self.name, src, tgt, text)
+        hit = self.cache.get(key)
+        if hit is not None:
+            yield hit
+            return
+        pieces: list[str] = []
+        for piece in translate_stream(self.inner, text, src, tgt):
+            pieces.append(piece)
+            yield piece
+        self.cache.put(key, "".join(pieces).strip())
+
+    def streams(self) -> bool:
+        """True when the inner engine yields pieces before its translation is complete."""
+        return can_stream(self.inner)
 
     def warmup(self) -> None:
         """Warm the inner engine (the cache needs none)."""

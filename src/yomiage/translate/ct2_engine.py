@@ -11,13 +11,14 @@ import logging
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ctranslate2
 
+from yomiage.translate.streaming import stream_pieces
 from yomiage.translate.tokenizer import SpmTokenizer, read_vocabulary
 from yomiage.translate.vmap import ensure_vmap
 
@@ -203,6 +204,30 @@ class CT2Translator:
         if src == tgt or not text.strip():
             return text
         return self.tokenizer.decode(self.generate([text], src, tgt)[0])
+
+    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """Translate one sentence, yielding pieces that end at phrase boundaries as soon as
+        the greedy decoder has written them (joined: :meth:`translate`'s result). With
+        beam search the translation comes whole, as one piece."""
+        if src == tgt or not text.strip() or not self.streams():
+            yield self.translate(text, src, tgt)
+            return
+        yield from stream_pieces(self.stream_tokens(text, src, tgt), self.tokenizer.decode)
+
+    def stream_tokens(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """The output tokens of one greedy translation, each as soon as it is decoded
+        (closing the iterator stops the decoder)."""
+        source = self.tokenizer.encode(text, src, tgt)
+        prefix = self.tokenizer.target_prefix(tgt)
+        extra = 1 if prefix else 0  # the prefix token counts toward the limits
+        limits = {k: v + extra for k, v in self._limits(len(source)).items()}
+        steps = self._model.generate_tokens(
+            source, target_prefix=prefix, use_vmap=self.vmap_target == tgt, **limits)
+        return (step.token for step in steps)
+
+    def streams(self) -> bool:
+        """True when translations stream (greedy decoding)."""
+        return self.options.beam_size <= 1
 
     def translate_batch(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         """Translate several sentences in one call, in order."""

@@ -7,11 +7,12 @@ and verbatim code identifiers, file names, versions, URLs and quantities.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from yomiage.translate.base import Translator
 from yomiage.translate.languages import is_in_language
 from yomiage.translate.protect import Protected, protect, restore
+from yomiage.translate.streaming import can_stream, restore_stream, translate_stream
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,20 @@ class GuardedTranslator:
             assert plan is not None
             out[i] = restore(result, plan) if result.strip() else texts[i]
         return out
+
+    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """The translation of ``text`` in pieces as the inner engine produces them (see
+        :mod:`yomiage.translate.streaming`); ``text`` whole when it needs none."""
+        plan = self._plan(text, src, tgt)
+        if plan is None:
+            self.skipped += 1
+            yield text
+            return
+        yield from restore_stream(translate_stream(self.inner, plan.text, src, tgt), plan, text)
+
+    def streams(self) -> bool:
+        """True when the inner engine yields pieces before its translation is complete."""
+        return can_stream(self.inner)
 
     def warmup(self) -> None:
         """Warm the inner engine."""

@@ -92,6 +92,21 @@ def protect(text: str) -> Protected:
     return Protected("".join(out), tuple(spans))
 
 
+def restore_piece(translated: str, protected: Protected, used: set[int]) -> str:
+    """Put back the spans whose placeholders appear in ``translated`` (a translation of
+    ``protected.text``, or one piece of it); records them in ``used``, drops invented or
+    repeated placeholders, and appends nothing."""
+
+    def swap(match: re.Match[str]) -> str:
+        index = int(unicodedata.normalize("NFKC", match.group(1)))
+        if index >= len(protected.spans) or index in used:
+            return ""
+        used.add(index)
+        return protected.spans[index]
+
+    return _FOUND.sub(swap, translated) if protected.spans else translated
+
+
 def restore(translated: str, protected: Protected) -> str:
     """Put the original spans back into a translation of ``protected.text``.
 
@@ -101,15 +116,7 @@ def restore(translated: str, protected: Protected) -> str:
     if not protected.spans:
         return translated
     used: set[int] = set()
-
-    def swap(match: re.Match[str]) -> str:
-        index = int(unicodedata.normalize("NFKC", match.group(1)))
-        if index >= len(protected.spans) or index in used:
-            return ""
-        used.add(index)
-        return protected.spans[index]
-
-    result = _FOUND.sub(swap, translated)
+    result = restore_piece(translated, protected, used)
     missing = [span for i, span in enumerate(protected.spans) if i not in used]
     if missing:
         result = result.rstrip() + " " + " ".join(missing)
