@@ -80,7 +80,9 @@ class Timeline:
     """When each step of one sentence happened (perf_counter seconds; None = not reached).
 
     ``read_at`` is when the stream line that completed the sentence was read; the
-    first-audio latency is ``first_audio_at - read_at``.
+    first-audio latency is ``first_audio_at - read_at``. ``translated_at`` is when the
+    voice could start: the whole translation, or for a streamed one its first piece
+    (``extra["translated_all_at"]`` then marks the end).
     """
 
     seq: int
