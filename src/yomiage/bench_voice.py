@@ -165,6 +165,17 @@ def _bench_language(engines: list[str], cfg: Config, sentences: list[str],
                 base["first_chunk"]["p50_ms"] / max(1e-9, out["first_chunk"]["p50_ms"]), 2)
             out["ratio_rtf"] = round(base["rtf"] / max(1e-9, out["rtf"]), 2)
         result["engines"][engine] = out
+    _compare(result["engines"], "piper", "piper-whole")
+
+
+def _compare(engines: dict[str, Any], new: str, old: str) -> None:
+    """Add ``new``'s speed-up over ``old`` (same run, interleaved) to ``new``'s entry."""
+    if new in engines and old in engines:
+        a, b = engines[new], engines[old]
+        engines[new]["vs"] = {"engine": old, **{
+            f"ratio_first_{p}": round(b["first_chunk"][f"{p}_ms"] /
+                                      max(1e-9, a["first_chunk"][f"{p}_ms"]), 2)
+            for p in ("p50", "p95")}, "ratio_rtf": round(b["rtf"] / max(1e-9, a["rtf"]), 2)}
 
 
 def bench_voice(engines: list[str] | None = None, n: int = 30,
@@ -208,6 +219,10 @@ def format_table(res: dict[str, Any]) -> str:
         if "baseline" in e:
             lines.append(f"  → first audio {e['ratio_first_audio_p50']}× sooner, "
                          f"RTF {e['ratio_rtf']}× lower than the package API")
+        if "vs" in e:
+            v = e["vs"]
+            lines.append(f"  → first audio {v['ratio_first_p50']}× (P50), {v['ratio_first_p95']}× "
+                         f"(P95) sooner, RTF {v['ratio_rtf']}× lower than {v['engine']}")
     for name, err in res["errors"].items():
         lines.append(f"{name}: not run ({err})")
     return "\n".join(lines)

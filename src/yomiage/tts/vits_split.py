@@ -117,7 +117,8 @@ class SplitVits:
         """Number of frames of an encoded utterance."""
         return int(latent[self.stages[0].inputs[0]].shape[-1])
 
-    def windows(self, total: int, first: int = 0, grow: float = 2.0) -> list[tuple[int, int]]:
+    @staticmethod
+    def windows(total: int, first: int = 0, grow: float = 2.0) -> list[tuple[int, int]]:
         """(start, end) frames of each window for ``total`` frames.
 
         The first window has ``first`` frames (0 = all at once), each next one ``grow``
