@@ -1,7 +1,8 @@
 """Phonemize the Japanese benchmark sentences here (the GPU machine has no OpenJTalk).
 
 Writes benchmarks/gpu/kokoro_inputs_ja.json: for each sentence, its phrases (as the voice
-cuts them) with Kokoro token ids and the jf_alpha style row, plus the time the frontend
+cuts them) with Kokoro token ids, the jf_alpha style row and the engine's per-token
+duration caps, plus the time the frontend
 (G2P + ids) took on this CPU for the first phrase, to add to GPU first-chunk figures.
 
     .venv/bin/python benchmarks/gpu/prepare_kokoro_inputs.py
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from yomiage.tts.kokoro_frontend import KokoroFrontend
+from yomiage.tts.kokoro_onnx import frame_caps
 from yomiage.tts.phrases import split_phrases
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +45,7 @@ def main() -> None:
                     "phonemes": x.phonemes,
                     "tokens": x.tokens[0].tolist(),
                     "style": [round(float(v), 6) for v in x.style[0]],
+                    "caps": [float(c) for c in frame_caps(x.tokens, fe.vocab)[0]],
                     "frontend_ms": round(dt * 1000, 3) if i == 0 else None,
                 }
             )

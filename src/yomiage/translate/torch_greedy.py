@@ -89,12 +89,14 @@ class GreedyDecoder:
         check_every: int | None = None,
         extra_slots: int = 0,
         compile_step: bool = False,
+        encoder_graphs: bool = True,
     ) -> None:
         self.model = model.eval()
         self.family = family
         self.device = next(model.parameters()).device
         self.shape = DecoderShape(batch=1, max_tgt=max_tgt, max_src=max_src)
         self.graphs = graphs and self.device.type == "cuda"
+        self.encoder_graphs = encoder_graphs and self.graphs
         # how often the host reads generated ids to look for EOS (each read is a sync)
         self.check_every = check_every or (4 if self.device.type == "cuda" else 1)
         cfg: Any = model.config
@@ -141,8 +143,11 @@ class GreedyDecoder:
             dec = StaticDecoder(self.model, self.family, self.shape, vocab_ids, self.extra_slots)
             graph = enc_graphs = None
             if self.graphs:
-                enc_graphs = _EncoderGraphs(self.encoder, dec, self.pad)
-                enc_graphs.encode([self.eos])
+                if self.encoder_graphs:
+                    enc_graphs = _EncoderGraphs(self.encoder, dec, self.pad)
+                    enc_graphs.encode([self.eos])
+                else:
+                    dec.prepare(*self._encode([self.eos]))
                 graph = self._graph_step(dec)
             self._decoders[key] = (dec, graph, enc_graphs)
             log.debug("built decoder for vocabulary %s (%d rows)", key, dec.out_w.shape[0])
