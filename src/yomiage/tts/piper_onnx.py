@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE_VOICE = "en_US-joe-medium"
 BOS, EOS, PAD = "^", "$", "_"
-PROBE_IPA = "həlˈoʊ wˈɜːld, ðɪs ɪz ɐ tˈɛst ʌv ðə vˈɔɪs."  # checks a cut graph at load
+PROBE_IPA = "ðɪs ɪz ɐ tˈɛst."  # checks a cut graph at load (~0.8 s, three windows)
 FIRST_FRAMES = 24  # first window of a phrase: 24 frames x 256 samples = 0.28 s at 22.05 kHz
 
 
@@ -127,7 +127,7 @@ class PiperVoice(PhrasedVoice):
                 log.info("%s: not cut at %s (%s)", self.name, cuts[0][0], exc)
                 continue
             self._inputs = {i.name for i in split.encoder.get_inputs()}
-            if split.agrees(self._feed_ids(ids)):
+            if split.agrees(self._feed_ids(ids), first=12):
                 return split
             log.info("%s: windows cut at %s differ from one run", self.name, cuts[0][0])
         log.info("%s: whole-graph synthesis", self.name)
