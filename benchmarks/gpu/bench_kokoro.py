@@ -80,6 +80,28 @@ def first_chunk(runner: Any, sents: list[dict[str, Any]], reps: int, caps: bool)
     return {**pct(times), "audio_s_mean": round(float(np.mean(audio_s)), 3)}
 
 
+def stage_times(runner: Any, sents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The graphs runner's two replays timed apart (each followed by a sync)."""
+    from yomiage.tts.torch_kokoro_graph import bucket
+
+    tok, frm = [], []
+    for s in sents:
+        tokens, style, cap = phrase_args(s["phrases"][0])
+        n = tokens.shape[1]
+        tb = bucket(n, runner.token_buckets)
+        runner(tokens, style, 1.0, cap)  # fills the input buffers
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        runner._run_tokens(tb)
+        frames = int(runner.total)
+        t_mid = time.perf_counter()
+        runner._run_frames(bucket(frames, runner.frame_buckets), frames)
+        torch.cuda.synchronize()
+        tok.append(t_mid - t)
+        frm.append(time.perf_counter() - t_mid)
+    return {"tokens_stage_incl_sync": pct(tok), "frames_stage": pct(frm)}
+
+
 def kernel_count(runner: Any, p: dict[str, Any]) -> int:
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
@@ -123,14 +145,15 @@ def lsd_db(a: np.ndarray, b: np.ndarray) -> float:
     return float(d.pow(2).mean(0).sqrt().mean())
 
 
-def equivalence(model: KokoroModel, graphs: Any, eager: Any,
-                sents: list[dict[str, Any]]) -> dict[str, Any]:
-    """Graphs vs eager with the random excitation off, over every first phrase; plus the
-    eager model's own sensitivity (style x (1 + 1e-6)) as the float32 noise floor."""
+def equivalence(model: KokoroModel, eager: Any, sents: list[dict[str, Any]]) -> dict[str, Any]:
+    """Graphs vs eager with the random excitation off (graphs captured so), over every
+    first phrase; plus the eager model's own sensitivity (style x (1 + 1e-6)) as the
+    float32 noise floor."""
     src = model.decoder.generator.m_source
     src.noise = False
     same_frames, max_abs, lsd, floor_abs, floor_lsd = 0, [], [], [], []
     try:
+        graphs, _ = make_runner(model, "graphs", phrase_args(sents[0]["phrases"][0])[1])
         for s in sents:
             tokens, style, cap = phrase_args(s["phrases"][0])
             a, fa = graphs(tokens, style, 1.0, cap)
@@ -203,6 +226,8 @@ def main() -> None:
             prev = inputs("kokoro_inputs_ja_prev.json")["sentences"]
             entry["first_chunk_prev_split_no_caps"] = first_chunk(runner, prev, 2, caps=False)
         entry["kernels_first_phrase"] = kernel_count(runner, sents[1]["phrases"][0])
+        if mode == "graphs":
+            entry["stages"] = stage_times(runner, sents)
         result[mode] = entry
         print(mode, json.dumps(entry), flush=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")
@@ -212,7 +237,7 @@ def main() -> None:
     if "eager" in runners:
         result["profile_eager_phrase"] = profile_eager(runners["eager"], sents[1]["phrases"][0])
     if "graphs" in runners and "eager" in runners:
-        result["graphs_vs_eager"] = equivalence(model, runners["graphs"], runners["eager"], sents)
+        result["graphs_vs_eager"] = equivalence(model, runners["eager"], sents)
     if "eager" in result and "graphs" in runners:
         e, g = result["eager"]["first_chunk"], result["graphs"]["first_chunk"]
         result["speedup_graphs_vs_eager"] = {
