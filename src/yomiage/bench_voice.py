@@ -221,8 +221,9 @@ def format_table(res: dict[str, Any]) -> str:
                          f"RTF {e['ratio_rtf']}× lower than the package API")
         if "vs" in e:
             v = e["vs"]
-            lines.append(f"  → first audio {v['ratio_first_p50']}× (P50), {v['ratio_first_p95']}× "
-                         f"(P95) sooner, RTF {v['ratio_rtf']}× lower than {v['engine']}")
+            lines.append(f"  → vs {v['engine']} (same run): first audio {v['ratio_first_p50']}× "
+                         f"(P50), {v['ratio_first_p95']}× (P95) sooner; RTF ratio "
+                         f"{v['ratio_rtf']} (theirs/ours)")
     for name, err in res["errors"].items():
         lines.append(f"{name}: not run ({err})")
     return "\n".join(lines)
