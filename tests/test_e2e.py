@@ -98,6 +98,8 @@ def test_every_fixture_narrated_to_wav_in_japanese(
     english = [t for t in report.timelines if t.text.isascii()]  # type: ignore[attr-defined]
     if english:  # the model really ran on English sentences
         assert any(t.translation != t.text for t in english)
+    if expected:  # the voice waited for the first sentence: its translation streamed
+        assert report.timelines[0].extra.get("streamed") is True  # type: ignore[attr-defined]
 
 
 def test_english_to_english_passthrough_with_piper(tmp_path: Path) -> None:
