@@ -38,6 +38,8 @@ PACKAGE_VOICE = "en_US-joe-medium"
 BOS, EOS, PAD = "^", "$", "_"
 PROBE_IPA = "ðɪs ɪz ɐ tˈɛst."  # checks a cut graph at load (~0.8 s, three windows)
 FIRST_FRAMES = 24  # first window of a phrase: 24 frames x 256 samples = 0.28 s at 22.05 kHz
+# Later windows grow fast: each window edge costs ~36 flow + 12 decoder frames run twice.
+WINDOW_GROWTH = 4.0
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,8 @@ class PiperVoice(PhrasedVoice):
                 if feed is None:
                     continue
                 latent = self.split.encode(feed)
-                spans = self.split.windows(self.split.frames(latent), first=FIRST_FRAMES)
+                spans = self.split.windows(self.split.frames(latent), FIRST_FRAMES,
+                                         WINDOW_GROWTH)
                 pieces = self.split.decode(latent, spans)
                 for samples in shape_stream(pieces, self.sample_rate, count=len(spans),
                                             pause=pause_after(phrase), gain=self.volume):
