@@ -38,7 +38,7 @@ PACKAGE_VOICE = "en_US-joe-medium"
 BOS, EOS, PAD = "^", "$", "_"
 PROBE_IPA = "ðɪs ɪz ɐ tˈɛst."  # checks a cut graph at load (~0.8 s, three windows)
 FIRST_FRAMES = 24  # first window of a phrase: 24 frames x 256 samples = 0.28 s at 22.05 kHz
-# Later windows grow fast: each window edge costs ~36 flow + 12 decoder frames run twice.
+# Later windows grow fast: each window edge runs ~28 flow + 12 decoder frames twice.
 WINDOW_GROWTH = 4.0
 
 
