@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 
 import numpy as np
@@ -155,3 +156,20 @@ def test_resident_espeak_restarts_after_being_killed_and_serves_threads() -> Non
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.slow
+def test_without_a_cut_graph_piper_speaks_one_chunk_per_phrase(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from yomiage.tts.onnx_options import session_options
+    from yomiage.tts.piper_onnx import PiperVoice, package_voice_files
+
+    model, config = package_voice_files()
+    with pytest.raises(ValueError, match="no /nothing/ nodes"):
+        SplitVits.load(model, session_options(), cuts=(("/nothing/", 1),))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx fails
+    voice = PiperVoice(model, config)
+    assert voice.split is None and voice.session is not None
+    chunks = list(voice.stream("Okay, I read the file, and every test passed."))
+    assert len(chunks) == 2  # the phrases "Okay, I read the file," and "and every test passed."
