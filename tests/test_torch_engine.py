@@ -308,3 +308,32 @@ def test_translator_describes_compile_setting(tiny_marian_dir: Path) -> None:
     engine = TorchTranslator(tiny_marian_dir, device="cpu", compile=True)
     info = engine.describe()
     assert info["compiled_step"] is False and info["cuda_graphs"] is False
+
+
+@pytest.mark.parametrize("family", ["marian", "m2m"])
+@pytest.mark.parametrize("ignore_eos", [False, True])
+def test_streamed_ids_join_to_generate(family: str, ignore_eos: bool) -> None:
+    """Chunks read back every step (or every third) join to generate()'s ids, forced
+    prefix first; several chunks come, so a caller can act before the end."""
+    model = _tiny(family, 5)
+    src = [7, 19, 23, 41, 8, 30, EOS]
+    prefix = [PAD] if family == "marian" else [EOS, LANG]
+    full = torch.tensor([i for i in range(VOCAB) if i != PAD])
+    dec = GreedyDecoder(model, family, max_src=32, max_tgt=32)
+    whole = dec.generate(src, prefix, 20, vocab_ids=full, ignore_eos=ignore_eos)
+    for every in (1, 3):
+        chunks = list(dec.stream_ids(src, prefix, 20, vocab_ids=full, ignore_eos=ignore_eos,
+                                     every=every))
+        assert chunks[0] == prefix[1:]
+        assert [i for c in chunks for i in c] == whole
+        if len(whole) - len(prefix) + 1 > every:
+            assert len(chunks) > 2
+
+
+def test_translate_stream_joins_to_translate(tiny_marian_dir: Path) -> None:
+    engine = TorchTranslator(tiny_marian_dir, device="cpu")
+    assert engine.streams()
+    for text in _CORPUS[:3]:
+        pieces = list(engine.translate_stream(text, "en", "de"))
+        assert "".join(pieces) == engine.translate(text, "en", "de")
+    assert list(engine.translate_stream("same", "en", "en")) == ["same"]

@@ -12,12 +12,14 @@ import json
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from yomiage.translate.ct2_engine import WARMUP_TEXT, DecodeOptions
+from yomiage.translate.streaming import stream_pieces
 from yomiage.translate.tokenizer import SpmTokenizer, _is_lang_token
 from yomiage.translate.torch_greedy import GreedyDecoder
 from yomiage.translate.vmap import vmap_tokens
@@ -191,8 +193,8 @@ class TorchTranslator:
         )
         return list(dict.fromkeys(keep))
 
-    def generate_ids(self, text: str, src: str, tgt: str) -> list[int]:
-        """Output token ids for one sentence (target-language token first for NLLB/M2M)."""
+    def _plan(self, text: str, src: str, tgt: str) -> dict[str, Any]:
+        """GreedyDecoder arguments for one sentence."""
         src_ids = self._ids(self.tokenizer.encode(text, src, tgt))
         prefix = [self.start, *self._ids(self.tokenizer.target_prefix(tgt) or [])]
         opts = self.options
@@ -203,16 +205,37 @@ class TorchTranslator:
         else:
             max_new, ignore_eos = math.ceil(n_in * opts.max_ratio) + opts.max_extra + extra, False
         allowed = self._target_vocab(tgt)
-        extra_ids = self._copyable(src_ids, allowed) if self._restrict else []
-        return self.decoder.generate(
-            src_ids,
-            prefix,
-            max_new,
-            vocab_key=tgt,
-            vocab_ids=allowed,
-            extra_ids=extra_ids,
-            ignore_eos=ignore_eos,
-        )
+        return {
+            "src_ids": src_ids,
+            "prefix": prefix,
+            "max_new": max_new,
+            "vocab_key": tgt,
+            "vocab_ids": allowed,
+            "extra_ids": self._copyable(src_ids, allowed) if self._restrict else [],
+            "ignore_eos": ignore_eos,
+        }
+
+    def generate_ids(self, text: str, src: str, tgt: str) -> list[int]:
+        """Output token ids for one sentence (target-language token first for NLLB/M2M)."""
+        return self.decoder.generate(**self._plan(text, src, tgt))
+
+    def stream_tokens(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """:meth:`generate_ids`'s tokens, each as soon as it is read back from the device
+        (closing the iterator stops the decoder)."""
+        for chunk in self.decoder.stream_ids(**self._plan(text, src, tgt)):
+            yield from (self._by_id.get(i, "") for i in chunk)
+
+    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """Translate one sentence, yielding pieces that end at phrase boundaries as soon as
+        the decoder has written them (joined: :meth:`translate`'s result)."""
+        if src == tgt or not text.strip():
+            yield self.translate(text, src, tgt)
+            return
+        yield from stream_pieces(self.stream_tokens(text, src, tgt), self.tokenizer.decode)
+
+    def streams(self) -> bool:
+        """True: greedy decoding always streams."""
+        return True
 
     def translate(self, text: str, src: str, tgt: str) -> str:
         """Translate one sentence (no passthrough or protection here: see guard.py)."""

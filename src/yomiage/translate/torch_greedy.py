@@ -169,7 +169,6 @@ class GreedyDecoder:
         mask = torch.ones_like(ids)
         return self.encoder(ids, mask), mask
 
-    @torch.no_grad()
     def generate(
         self,
         src_ids: Sequence[int],
@@ -188,6 +187,45 @@ class GreedyDecoder:
         output; ``extra_ids`` are allowed for this call only (at most ``extra_slots``).
         Generation stops after EOS (included) unless ``ignore_eos``.
         """
+        every = 0 if ignore_eos else self.check_every  # ids read back once, or every few steps
+        chunks = self._decode(src_ids, prefix, max_new, vocab_key, vocab_ids, extra_ids,
+                              ignore_eos, every)
+        return [i for chunk in chunks for i in chunk]
+
+    def stream_ids(
+        self,
+        src_ids: Sequence[int],
+        prefix: Sequence[int],
+        max_new: int,
+        *,
+        vocab_key: object = None,
+        vocab_ids: torch.Tensor | None = None,
+        extra_ids: Sequence[int] = (),
+        ignore_eos: bool = False,
+        every: int | None = None,
+    ) -> Iterator[list[int]]:
+        """:meth:`generate`'s ids in chunks, each as soon as it is read back from the device
+        (every ``every`` steps; 2 on CUDA, 1 on the CPU). Joined: ``generate``'s result.
+        Closing the iterator stops decoding."""
+        step = every or (2 if self.device.type == "cuda" else 1)
+        return self._decode(src_ids, prefix, max_new, vocab_key, vocab_ids, extra_ids,
+                            ignore_eos, step)
+
+    @torch.no_grad()
+    def _decode(
+        self,
+        src_ids: Sequence[int],
+        prefix: Sequence[int],
+        max_new: int,
+        vocab_key: object,
+        vocab_ids: torch.Tensor | None,
+        extra_ids: Sequence[int],
+        ignore_eos: bool,
+        every: int,
+    ) -> Iterator[list[int]]:
+        """Ids in chunks: the forced ``prefix[1:]`` first, then what the device wrote, read
+        back every ``every`` steps (0: once at the end); stops after EOS unless
+        ``ignore_eos``. GPU work is enqueued on the decoder's stream between reads only."""
         if not prefix:
             raise ValueError("prefix must hold at least the decoder start token")
         src = list(src_ids)[: self.shape.max_src]
@@ -203,31 +241,23 @@ class GreedyDecoder:
                 dec.set_extra(list(extra_ids))
             dec.tok.fill_(int(prefix[0]))
             dec.pos.zero_()
-            run: Callable[[], None] = graph.replay if graph is not None else dec.step
-            return self._loop(dec, run, prefix, min(max_new, self.shape.max_tgt), ignore_eos)
-
-    def _loop(
-        self,
-        dec: StaticDecoder,
-        run: Callable[[], None],
-        prefix: Sequence[int],
-        total: int,
-        ignore_eos: bool,
-    ) -> list[int]:
-        checked = 0
-        for t in range(total):
-            run()
-            if t + 1 < len(prefix):
-                dec.tok.fill_(int(prefix[t + 1]))
-                checked = t + 1
-                continue
-            if ignore_eos or (t + 1 - checked < self.check_every and t + 1 < total):
-                continue
-            got = dec.out_buf[0, checked : t + 1].tolist()
-            if self.eos in got:
-                return (
-                    list(prefix[1:])
-                    + dec.out_buf[0, len(prefix) - 1 : checked + got.index(self.eos) + 1].tolist()
-                )
-            checked = t + 1
-        return list(prefix[1:]) + dec.out_buf[0, len(prefix) - 1 : total].tolist()
+        run: Callable[[], None] = graph.replay if graph is not None else dec.step
+        total = min(max_new, self.shape.max_tgt)
+        yield list(prefix[1:])
+        # out_buf[t] holds step t's argmax; the forced steps' argmaxes are not output
+        read, t = len(prefix) - 1, 0
+        while t < total:
+            with self._on_stream():
+                while t < total:
+                    run()
+                    if t + 1 < len(prefix):
+                        dec.tok.fill_(int(prefix[t + 1]))
+                    t += 1
+                    if every and t - read >= every:
+                        break
+                got = dec.out_buf[0, read:t].tolist() if t > read else []
+            read = max(read, t)
+            if not ignore_eos and self.eos in got:
+                yield got[: got.index(self.eos) + 1]
+                return
+            yield got
