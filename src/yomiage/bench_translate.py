@@ -17,12 +17,15 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from yomiage.bench_bandwidth import bounds, copy_bandwidth, read_bandwidth
 from yomiage.config import load_config
 from yomiage.translate.random_models import SHAPES, Shape, build_model
 from yomiage.translate.tokenizer import read_vocabulary
@@ -130,6 +133,27 @@ def time_ct2(engine: CT2Translator, text: str) -> tuple[float, int]:
     return elapsed, len(tokens) - (0 if engine.family == "marian" else 1)
 
 
+def direct_step(engine: CT2Translator, text: str, repeats: int = 3, short: int = 4,
+                long: int = 36) -> dict[str, float]:
+    """Milliseconds per decoder step: the same sentence forced to ``long`` and to ``short``
+    output tokens, alternately; (long - short) / (long - short tokens), by median and best."""
+    n_in = len(engine.tokenizer.encode(text, "en", "ja"))
+    saved = engine.options
+    times: dict[int, list[float]] = {short: [], long: []}
+    try:
+        for _ in range(repeats):
+            for n in (short, long):
+                engine.options = replace(saved, forced_ratio=n / n_in)
+                times[n].append(time_ct2(engine, text)[0])
+    finally:
+        engine.options = saved
+    span = (long - short) / 1000
+    return {"median_ms": round((statistics.median(times[long])
+                                - statistics.median(times[short])) / span, 3),
+            "best_ms": round((min(times[long]) - min(times[short])) / span, 3),
+            "tokens": long - short, "repeats": repeats}
+
+
 def run_levers(ct2: Path, sentences: list[str], threads: int) -> dict[str, Any]:
     """Cost of the guard (language check + protection) and of a cache hit, per sentence."""
     from yomiage.translate.cache import CachedTranslator
@@ -189,31 +213,46 @@ class HfBaseline:
             return time.perf_counter() - started
 
 
-def copy_bandwidth(megabytes: int = 512, repeats: int = 5) -> float:
-    """Memory bandwidth in GB/s from a numpy copy (bytes read + written, best of N)."""
-    src = np.ones(megabytes * 1024 * 1024, dtype=np.uint8)
-    dst = np.empty_like(src)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        np.copyto(dst, src)
-        best = min(best, time.perf_counter() - started)
-    return 2 * src.nbytes / best / 1e9
+def _vmap_copy(ct2: Path, size: int) -> Path:
+    """A sibling of ``ct2`` sharing its files (links) but with a ``size``-token vmap."""
+    other = ct2.parent / f"ct2-vmap{size}"
+    other.mkdir(exist_ok=True)
+    for path in ct2.iterdir():
+        link = other / path.name
+        if path.name.startswith("vmap") or link.exists():
+            continue
+        link.symlink_to(path.resolve())
+    _write_bench_vmap(other, size)
+    return other
 
 
-def step_weight_bytes(shape: Shape, vocab_rows: int, bytes_per_weight: float = 1.0) -> int:
-    """Bytes of weights one decoder step reads: decoder layers (self-attention q,k,v,o;
-    cross-attention q,o; feed-forward) and the output projection rows scored."""
-    d, f = shape.d_model, shape.ffn
-    per_layer = 4 * d * d + 2 * d * d + 2 * d * f
-    return int((shape.decoder_layers * per_layer + vocab_rows * d) * bytes_per_weight)
+def _variants(ct2: Path, family: str, threads: int, cores: int,
+              vmap_sizes: Sequence[int]) -> list[tuple[str, Path, int, bool]]:
+    """(name, model dir, threads, vmap?) of each engine variant timed.
+
+    The shipped settings (``threads``) with and without the vocabulary map, the map at the
+    other thread count (1, or 2 when ``threads`` is 1 and there are two cores), and one
+    variant per extra vmap size asked for.
+    """
+    out = [("ctranslate2", ct2, threads, False), ("ctranslate2_vmap", ct2, threads, True)]
+    other = 1 if threads > 1 else min(2, cores)
+    if other != threads:
+        out.append((f"ctranslate2_vmap_{other}_thread{'s' if other > 1 else ''}",
+                    ct2, other, True))
+    for size in vmap_sizes:
+        if size != VMAP_SIZE[family]:
+            out.append((f"ctranslate2_vmap{size}", _vmap_copy(ct2, size), threads, True))
+    return out
 
 
 def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool = True,
-                    *, threads: int = 0, baseline_n: int = 20) -> dict[str, Any]:
+                    *, threads: int = 0, baseline_n: int = 20,
+                    vmap_sizes: Sequence[int] = (), baseline_threads: int = 0) -> dict[str, Any]:
     """Run the benchmark for one model shape; returns a JSON-ready dict of figures.
 
-    ``n`` ≤ 0 means every bench sentence; ``device`` may be auto, cpu or cuda.
+    ``n`` ≤ 0 means every bench sentence; ``device`` may be auto, cpu or cuda;
+    ``vmap_sizes`` adds a variant per vocabulary-map size (the real size is unknown here);
+    the Transformers baseline gets ``baseline_threads`` (0: every core).
     """
     quiet_openmp()
     cfg = load_config({})
@@ -226,25 +265,26 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
         device = pick_device("auto")
 
     threads = threads or default_threads()
+    cores = available_cores()
     result: dict[str, Any] = {
         "label": LABEL, "shape": shape, "device": device, "hardware": hardware(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "threads": threads, "length_ratio": RATIO,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average": _load_average(),
     }
-    vmap_rows = _write_bench_vmap(ct2, VMAP_SIZE[spec.family])
-    engines = {
-        "ctranslate2": make_engine(ct2, device, threads, vmap=False),
-        "ctranslate2_vmap": make_engine(ct2, device, threads, vmap=True),
-        "ctranslate2_vmap_1_thread": make_engine(ct2, device, 1, vmap=True),
-    }
+    _write_bench_vmap(ct2, VMAP_SIZE[spec.family])
+    variants = _variants(ct2, spec.family, threads, cores, vmap_sizes)
+    engines = {name: make_engine(path, device, t, vmap)
+               for name, path, t, vmap in variants}
     cold = {name: time_ct2(e, sentences[0])[0] for name, e in engines.items()}
     for engine in engines.values():
         engine.warmup()
     warm = {name: time_ct2(e, sentences[0])[0] for name, e in engines.items()}
     result["engine"] = engines["ctranslate2_vmap"].describe()
     # The baseline gets every core: the old design ran one stage at a time.
-    hf_model = HfBaseline(hf, ct2, spec, device, available_cores()) if baseline else None
+    base_threads = baseline_threads or cores
+    hf_model = HfBaseline(hf, ct2, spec, device, base_threads) if baseline else None
     k = min(baseline_n, len(sentences)) if baseline else 0
     if hf_model is not None:
         hf_model.time(sentences[0], 8)  # warm-up, like ours
@@ -252,10 +292,14 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
     # on a shared machine falls on all of them alike.
     timings: dict[str, list[float]] = {name: [] for name in (*engines, "transformers")}
     n_out: list[int] = []
-    bandwidths: list[float] = []
+    reader_counts = sorted({t for _, _, t, _ in variants})
+    reads: dict[int, list[float]] = {t: [] for t in reader_counts}
+    copies: list[float] = []
     for i, text in enumerate(sentences):
         if device == "cpu" and i % 10 == 0:
-            bandwidths.append(copy_bandwidth(256, 3))
+            copies.append(copy_bandwidth(256, 3))
+            for t in reader_counts:
+                reads[t].append(read_bandwidth(t))
         for name, engine in engines.items():
             seconds, produced = time_ct2(engine, text)
             timings[name].append(seconds)
@@ -263,38 +307,54 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
         if hf_model is not None and i < k:
             timings["transformers"].append(hf_model.time(text, produced))
     words = [len(t.split()) for t in sentences]
-    for name in engines:
-        result[name] = _summary(timings[name], n_out, words)
-        result[name]["first_call_cold_ms"] = round(cold[name] * 1000, 1)
-        result[name]["same_sentence_warm_ms"] = round(warm[name] * 1000, 1)
-    result["ctranslate2_vmap"]["vmap_tokens"] = vmap_rows
-    result["ctranslate2_vmap"]["vmap_note"] = "assumed size of a Japanese-script map"
     vocab_rows = len(read_vocabulary(ct2))
+    rows = {name: len(read_vocabulary(path)) if not vmap else _vmap_rows(path)
+            for name, path, _, vmap in variants}
+    for name, _, t, _ in variants:
+        result[name] = _summary(timings[name], n_out, words)
+        result[name].update(threads=t, output_rows=rows[name],
+                            first_call_cold_ms=round(cold[name] * 1000, 1),
+                            same_sentence_warm_ms=round(warm[name] * 1000, 1))
+    result["vmap_note"] = ("vmap sizes are assumed (random models have no real vocabulary); "
+                           f"full vocabulary {vocab_rows} rows")
     result["levers"] = run_levers(ct2, sentences, threads)
     if hf_model is not None:
         base = _summary(timings["transformers"], n_out[:k], words[:k])
-        result["transformers"] = base
-        for name in ("ctranslate2", "ctranslate2_vmap"):
-            ours = _summary(timings[name][:k], n_out[:k], words[:k])
-            ratios = [b / o for b, o in zip(timings["transformers"], timings[name][:k],
-                                            strict=True)]
-            result[f"speedup_{name}"] = {
-                "sentences": k, "p50_ratio": round(base["p50_ms"] / ours["p50_ms"], 2),
-                "p95_ratio": round(base["p95_ms"] / ours["p95_ms"], 2),
-                "median_per_sentence_ratio": round(float(np.median(ratios)), 2)}
+        result["transformers"] = {**base, "threads": base_threads}
+        for name in engines:
+            result[f"speedup_{name}"] = _speedup(base, timings["transformers"],
+                                                 timings[name][:k], n_out[:k], words[:k])
     if device == "cpu":
-        bw = max(bandwidths)
-        band: dict[str, Any] = {"copy_gb_s_best": round(bw, 2),
-                                "copy_gb_s_median": round(float(np.median(bandwidths)), 2)}
-        for key, nrows, name in (("full_vocab", vocab_rows, "ctranslate2"),
-                                 ("vmap", vmap_rows, "ctranslate2_vmap")):
-            nbytes = step_weight_bytes(spec, nrows)
-            bound_ms = nbytes / bw / 1e6
-            band[key] = {"weight_bytes_per_step": nbytes, "bound_ms": round(bound_ms, 3),
-                         "measured_step_ms": result[name]["step_ms"],
-                         "step_over_bound": round(result[name]["step_ms"] / bound_ms, 2)}
-        result["bandwidth"] = band
+        steps = {name: direct_step(engine, sentences[len(sentences) // 2])
+                 for name, engine in engines.items()}
+        for name, step in steps.items():
+            result[name]["direct_step"] = step
+        result["bandwidth"] = bounds(
+            spec, {name: (t, rows[name], steps[name]) for name, _, t, _ in variants},
+            reads, copies)
     return result
+
+
+def _load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover - not available
+        return []
+
+
+def _vmap_rows(model_dir: Path) -> int:
+    line = (model_dir / VMAP_FILE).read_text(encoding="utf-8").splitlines()[0]
+    return len(line.split("\t", 1)[1].split())
+
+
+def _speedup(base: dict[str, Any], base_times: list[float], ours_times: list[float],
+             n_out: list[int], words: list[int]) -> dict[str, Any]:
+    ours = _summary(ours_times, n_out, words)
+    ratios = [b / o for b, o in zip(base_times, ours_times, strict=True)]
+    return {"sentences": len(ours_times),
+            "p50_ratio": round(base["p50_ms"] / ours["p50_ms"], 2),
+            "p95_ratio": round(base["p95_ms"] / ours["p95_ms"], 2),
+            "median_per_sentence_ratio": round(float(np.median(ratios)), 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -307,10 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-n", type=int, default=20)
     parser.add_argument("--no-baseline", dest="baseline", action="store_false")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--baseline-threads", type=int, default=0,
+                        help="threads for the Transformers baseline (default: every core)")
+    parser.add_argument("--vmap-sizes", default="",
+                        help="extra vocabulary-map sizes to time, comma-separated")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="bench: %(message)s")
     result = bench_translate(args.shape, args.device, args.n, args.baseline,
-                             threads=args.threads, baseline_n=args.baseline_n)
+                             threads=args.threads, baseline_n=args.baseline_n,
+                             vmap_sizes=[int(x) for x in args.vmap_sizes.split(",") if x.strip()],
+                             baseline_threads=args.baseline_threads)
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     print()
     return 0
