@@ -173,3 +173,20 @@ def test_without_a_cut_graph_piper_speaks_one_chunk_per_phrase(
     assert voice.split is None and voice.session is not None
     chunks = list(voice.stream("Okay, I read the file, and every test passed."))
     assert len(chunks) == 2  # the phrases "Okay, I read the file," and "and every test passed."
+
+
+@needs_espeak
+def test_a_program_that_keeps_failing_gives_way_to_one_program_per_call() -> None:
+    from yomiage.tts.ipa import MAX_RESTARTS
+
+    voice, text = "en-gb", TEXTS[1]
+    expected = espeak_ipa(text, voice, persistent=False)
+    for _ in range(MAX_RESTARTS + 1):
+        espeak_ipa("warm", voice)
+        proc = _processes[voice]
+        assert proc is not None
+        proc._proc.kill()
+        proc._proc.wait()
+        assert espeak_ipa(text, voice) == expected
+    assert _processes[voice] is None  # no more restarts
+    assert espeak_ipa(text, voice) == expected

@@ -34,6 +34,7 @@ SENTINEL = "qqqx"
 # espeak-ng reads stdin lines into a 1000-byte buffer: longer text would be cut mid-word.
 MAX_LINE_BYTES = 900
 _ANSWER_TIMEOUT = 5.0
+MAX_RESTARTS = 3  # then one program per call for that voice
 
 
 @functools.lru_cache(maxsize=1)
@@ -125,6 +126,7 @@ class EspeakProcess:
 
 
 _processes: dict[str, EspeakProcess | None] = {}
+_restarts: dict[str, int] = {}
 _pool_lock = threading.Lock()
 
 
@@ -142,10 +144,15 @@ def _process_for(voice: str) -> EspeakProcess | None:
 
 
 def _forget(proc: EspeakProcess) -> None:
-    """Drop a failed program; the next call starts a fresh one."""
+    """Drop a failed program: the next call starts a fresh one, up to MAX_RESTARTS times."""
     with _pool_lock:
         if _processes.get(proc.voice) is proc:
-            del _processes[proc.voice]
+            _restarts[proc.voice] = _restarts.get(proc.voice, 0) + 1
+            if _restarts[proc.voice] > MAX_RESTARTS:
+                log.info("espeak-ng: one program per call for %s from now on", proc.voice)
+                _processes[proc.voice] = None
+            else:
+                del _processes[proc.voice]
 
 
 @atexit.register
