@@ -145,7 +145,8 @@ def lsd_db(a: np.ndarray, b: np.ndarray) -> float:
     return float(d.pow(2).mean(0).sqrt().mean())
 
 
-def equivalence(model: KokoroModel, eager: Any, sents: list[dict[str, Any]]) -> dict[str, Any]:
+def equivalence(model: KokoroModel, eager: Any, sents: list[dict[str, Any]],
+                mode: str = "graphs") -> dict[str, Any]:
     """Graphs vs eager with the random excitation off (graphs captured so), over every
     first phrase; plus the eager model's own sensitivity (style x (1 + 1e-6)) as the
     float32 noise floor."""
@@ -153,7 +154,7 @@ def equivalence(model: KokoroModel, eager: Any, sents: list[dict[str, Any]]) -> 
     src.noise = False
     same_frames, max_abs, lsd, floor_abs, floor_lsd = 0, [], [], [], []
     try:
-        graphs, _ = make_runner(model, "graphs", phrase_args(sents[0]["phrases"][0])[1])
+        graphs, _ = make_runner(model, mode, phrase_args(sents[0]["phrases"][0])[1])
         for s in sents:
             tokens, style, cap = phrase_args(s["phrases"][0])
             a, fa = graphs(tokens, style, 1.0, cap)
@@ -187,6 +188,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--prev", action="store_true", help="also time the earlier phrase split")
     ap.add_argument("--compile", action="store_true", help="also time the compile mode")
+    ap.add_argument("--fused", action="store_true", help="also time graphs-fused")
     args = ap.parse_args()
     device = "cuda"
     t0 = time.perf_counter()
@@ -226,7 +228,7 @@ def main() -> None:
             prev = inputs("kokoro_inputs_ja_prev.json")["sentences"]
             entry["first_chunk_prev_split_no_caps"] = first_chunk(runner, prev, 2, caps=False)
         entry["kernels_first_phrase"] = kernel_count(runner, sents[1]["phrases"][0])
-        if mode == "graphs":
+        if mode.startswith("graphs"):
             entry["stages"] = stage_times(runner, sents)
         result[mode] = entry
         print(mode, json.dumps(entry), flush=True)
@@ -234,10 +236,15 @@ def main() -> None:
 
     measure("eager")
     measure("graphs")
+    if args.fused:
+        measure("graphs-fused")
     if "eager" in runners:
         result["profile_eager_phrase"] = profile_eager(runners["eager"], sents[1]["phrases"][0])
     if "graphs" in runners and "eager" in runners:
         result["graphs_vs_eager"] = equivalence(model, runners["eager"], sents)
+    if "graphs-fused" in runners and "eager" in runners:
+        result["graphs_fused_vs_eager"] = equivalence(model, runners["eager"], sents,
+                                                      "graphs-fused")
     if "eager" in result and "graphs" in runners:
         e, g = result["eager"]["first_chunk"], result["graphs"]["first_chunk"]
         result["speedup_graphs_vs_eager"] = {

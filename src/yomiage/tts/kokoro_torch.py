@@ -33,7 +33,7 @@ from yomiage.tts.torch_kokoro_weights import load_onnx_weights
 
 log = logging.getLogger(__name__)
 
-MODES = ("graphs", "compile", "eager")
+MODES = ("graphs", "graphs-fused", "compile", "eager")
 
 
 def pick_device(device: str) -> torch.device:
@@ -127,8 +127,8 @@ def make_runner(
     (1, 256) row), and a function that undoes what building it changed in ``model``."""
     if mode not in MODES:
         raise ValueError(f"unknown Kokoro run mode {mode!r} (one of {', '.join(MODES)})")
-    if mode == "graphs":
-        graphed = GraphedKokoro(model)
+    if mode in ("graphs", "graphs-fused"):
+        graphed = GraphedKokoro(model, fuse=mode == "graphs-fused")
         took = graphed.capture_all(style)
         log.info("captured %d Kokoro CUDA graphs in %.1f s", len(graphed._graphs), took)
         return graphed, lambda: None

@@ -47,9 +47,10 @@ class GraphedKokoro:
         frame_buckets: Sequence[int] = FRAME_BUCKETS,
         graphs: bool = True,
         compile_stages: bool = False,
+        fuse: bool = False,
     ) -> None:
         self.device = next(model.parameters()).device
-        self.padded = PaddedKokoro(model).to(self.device).eval()
+        self.padded = PaddedKokoro(model, fuse=fuse).to(self.device).eval()
         self.token_buckets = tuple(token_buckets)
         self.frame_buckets = tuple(frame_buckets)
         self.graphs = graphs and self.device.type == "cuda"

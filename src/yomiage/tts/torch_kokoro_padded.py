@@ -16,6 +16,7 @@ reads the frame count (one sync) to pick the frame bucket.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -67,28 +68,47 @@ def length_mask(length: int, n: torch.Tensor, dtype: torch.dtype) -> torch.Tenso
     return (torch.arange(length, device=n.device) < n).to(dtype).view(1, 1, length)
 
 
-def inorm(norm: StyleInstanceNorm, x: torch.Tensor, s: torch.Tensor, m: torch.Tensor,
-          n: torch.Tensor) -> torch.Tensor:
-    """StyleInstanceNorm over the real frames (mask ``m``, count ``n``); zero past them."""
-    inst = norm.norm
-    gamma, beta = norm.fc(s).unsqueeze(-1).chunk(2, dim=1)
+def norm_core(x: torch.Tensor, m: torch.Tensor, n: torch.Tensor, w: torch.Tensor,
+              b: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Instance norm over the real frames, affine (w, b), style (scale, shift), zero past
+    the end: the arithmetic of a masked StyleInstanceNorm (a torch.compile target)."""
     mean = (x * m).sum(-1, keepdim=True) / n
     xc = (x - mean) * m
-    y = xc * torch.rsqrt((xc * xc).sum(-1, keepdim=True) / n + inst.eps)
-    if inst.weight is not None and inst.bias is not None:
-        y = y * inst.weight.view(1, -1, 1) + inst.bias.view(1, -1, 1)
-    return ((1 + gamma) * y + beta) * m
+    y = xc * torch.rsqrt((xc * xc).sum(-1, keepdim=True) / n + 1e-5)
+    return ((y * w + b) * scale + shift) * m
+
+
+def snake_core(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """Snake activation, as SnakeResBlock._snake (a torch.compile target)."""
+    return x + torch.sin(a * x).pow(2) / a
+
+
+Core = Callable[..., torch.Tensor]
+
+
+def inorm(norm: StyleInstanceNorm, x: torch.Tensor, s: torch.Tensor, m: torch.Tensor,
+          n: torch.Tensor, core: Core = norm_core) -> torch.Tensor:
+    """StyleInstanceNorm over the real frames (mask ``m``, count ``n``); zero past them."""
+    inst = norm.norm
+    if inst.eps != 1e-5:
+        raise ValueError("masked instance norm assumes eps 1e-5")
+    gamma, beta = norm.fc(s).unsqueeze(-1).chunk(2, dim=1)
+    c = x.shape[1]
+    w = inst.weight.view(1, c, 1) if inst.weight is not None else torch.ones_like(gamma)
+    b = inst.bias.view(1, c, 1) if inst.bias is not None else torch.zeros_like(gamma)
+    return core(x, m, n, w, b, 1 + gamma, beta)
 
 
 def style_res(blk: StyleResBlock | Any, x: torch.Tensor, s: torch.Tensor, m_in: torch.Tensor,
-              n_in: torch.Tensor, m_out: torch.Tensor, n_out: torch.Tensor) -> torch.Tensor:
+              n_in: torch.Tensor, m_out: torch.Tensor, n_out: torch.Tensor,
+              core: Core = norm_core) -> torch.Tensor:
     """StyleResBlock.forward with masked norms (``m_out``/``n_out``: after upsampling)."""
     up = blk.upsample_type != "none"
-    h = F.leaky_relu(inorm(blk.norm1, x, s, m_in, n_in), 0.2)
+    h = F.leaky_relu(inorm(blk.norm1, x, s, m_in, n_in, core), 0.2)
     if up:
         h = blk.pool(h) * m_out
     h = blk.conv1(h)
-    h = blk.conv2(F.leaky_relu(inorm(blk.norm2, h, s, m_out, n_out), 0.2))
+    h = blk.conv2(F.leaky_relu(inorm(blk.norm2, h, s, m_out, n_out, core), 0.2))
     short = F.interpolate(x, scale_factor=2.0, mode="nearest") if up else x
     if blk.learned_sc:
         short = blk.conv1x1(short)
@@ -96,13 +116,13 @@ def style_res(blk: StyleResBlock | Any, x: torch.Tensor, s: torch.Tensor, m_in: 
 
 
 def snake_res(blk: SnakeResBlock | Any, x: torch.Tensor, s: torch.Tensor, m: torch.Tensor,
-              n: torch.Tensor) -> torch.Tensor:
+              n: torch.Tensor, core: Core = norm_core, snake: Core = snake_core) -> torch.Tensor:
     """SnakeResBlock.forward with masked norms (Snake keeps the zeros past the end)."""
     for c1, c2, n1, n2, a1, a2 in zip(
         blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2, strict=True
     ):
-        h = c1(blk._snake(inorm(n1, x, s, m, n), a1))
-        x = x + c2(blk._snake(inorm(n2, h, s, m, n), a2))
+        h = c1(snake(inorm(n1, x, s, m, n, core), a1))
+        x = x + c2(snake(inorm(n2, h, s, m, n, core), a2))
     return x
 
 
@@ -153,9 +173,16 @@ def _istft(mag: torch.Tensor, phase: torch.Tensor, window: torch.Tensor, hop: in
 class PaddedKokoro(nn.Module):
     """The two padded stages over one KokoroModel's weights (batch size 1)."""
 
-    def __init__(self, model: KokoroModel) -> None:
+    def __init__(self, model: KokoroModel, fuse: bool = False) -> None:
+        """``fuse``: torch.compile the masked norm and Snake (dynamic shapes), a few
+        kernels each instead of a dozen."""
         super().__init__()
         self.model = model
+        self.norm_core: Core = norm_core
+        self.snake_core: Core = snake_core
+        if fuse:
+            self.norm_core = torch.compile(norm_core, dynamic=True)
+            self.snake_core = torch.compile(snake_core, dynamic=True)
         pred = model.predictor
         self.dur_lstms = nn.ModuleList(
             SplitLstm(b) for b in pred.text_encoder.lstms if isinstance(b, nn.LSTM)
@@ -250,20 +277,22 @@ class PaddedKokoro(nn.Module):
         x = self.shared(en.transpose(1, 2), reversal(fb, total)).transpose(1, 2)
         curves = []
         for blocks, proj in ((pred.F0, pred.F0_proj), (pred.N, pred.N_proj)):
-            y = style_res(blocks[0], x, s_pros, m1, n1, m1, n1)
-            y = style_res(blocks[1], y, s_pros, m1, n1, m2, n2)
-            y = style_res(blocks[2], y, s_pros, m2, n2, m2, n2)
+            y = style_res(blocks[0], x, s_pros, m1, n1, m1, n1, self.norm_core)
+            y = style_res(blocks[1], y, s_pros, m1, n1, m2, n2, self.norm_core)
+            y = style_res(blocks[2], y, s_pros, m2, n2, m2, n2, self.norm_core)
             curves.append(proj(y).squeeze(1))
         f0, energy = curves
         # decoder
         dec = m.decoder
         f0_d = dec.F0_conv((f0 * m2.view(1, -1)).unsqueeze(1))
         n_d = dec.N_conv((energy * m2.view(1, -1)).unsqueeze(1))
-        y = style_res(dec.encode, torch.cat([asr, f0_d, n_d], dim=1), s_dec, m1, n1, m1, n1)
+        y = style_res(dec.encode, torch.cat([asr, f0_d, n_d], dim=1), s_dec, m1, n1, m1, n1,
+                      self.norm_core)
         res = dec.asr_res(asr)
         for i, block in enumerate(dec.decode):
             mo, no = (m2, n2) if i == len(dec.decode) - 1 else (m1, n1)
-            y = style_res(block, torch.cat([y, res, f0_d, n_d], dim=1), s_dec, m1, n1, mo, no)
+            y = style_res(block, torch.cat([y, res, f0_d, n_d], dim=1), s_dec, m1, n1, mo, no,
+                          self.norm_core)
         return self._vocoder(y, s_dec, f0, total, m2)
 
     def _vocoder(self, x: torch.Tensor, s: torch.Tensor, f0: torch.Tensor, total: torch.Tensor,
@@ -290,13 +319,14 @@ class PaddedKokoro(nn.Module):
                 step = math.prod(self.model.shape.up_rates[: i + 1]) * 2
                 m_o = length_mask(x.shape[-1] * up.stride[0], total * step, dt)
                 n_o = (total * step).to(dt)
-            src = snake_res(gen.noise_res[i], gen.noise_convs[i](har), s, m_o, n_o)
+            src = snake_res(gen.noise_res[i], gen.noise_convs[i](har), s, m_o, n_o,
+                            self.norm_core, self.snake_core)
             x = up(x)
             if i == last:
                 x = F.pad(x, (1, 0), mode="reflect")
             x = x + src
             blocks = gen.resblocks[i * gen.n_kernels : (i + 1) * gen.n_kernels]
-            x = sum((snake_res(b, x, s, m_o, n_o) for b in blocks),
+            x = sum((snake_res(b, x, s, m_o, n_o, self.norm_core, self.snake_core) for b in blocks),
                     torch.zeros_like(x))
             x = x / gen.n_kernels
             rates.append((m_o, n_o))
