@@ -120,7 +120,7 @@ def test_vmap_restricts_output(tmp_path: Path, tiny_models: Models, family: str)
             assert set(tokens) <= allowed
     # A different target makes a different map.
     CT2Translator(model, vmap_target="ru")
-    assert (model / "vmap.lang").read_text().strip() == "ru"
+    assert (model / "vmap.lang").read_text().split()[0] == "ru"
 
 
 def test_none_engine(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from yomiage.bench_bandwidth import bounds, copy_bandwidth, read_bandwidth
 from yomiage.config import load_config
 from yomiage.translate.random_models import SHAPES, Shape, build_model
 from yomiage.translate.tokenizer import read_vocabulary
-from yomiage.translate.vmap import VMAP_FILE, VMAP_LANG_FILE
+from yomiage.translate.vmap import VMAP_FILE, VMAP_LANG_FILE, vmap_marker
 
 if TYPE_CHECKING:
     from yomiage.translate.ct2_engine import CT2Translator
@@ -91,7 +91,7 @@ def _write_bench_vmap(ct2: Path, size: int) -> int:
     vocab = read_vocabulary(ct2)
     keep = vocab[:size]
     (ct2 / VMAP_FILE).write_text("\t" + " ".join(keep) + "\n", encoding="utf-8")
-    (ct2 / VMAP_LANG_FILE).write_text("ja\n")
+    (ct2 / VMAP_LANG_FILE).write_text(vmap_marker("ja"))
     return len(keep)
 
 
