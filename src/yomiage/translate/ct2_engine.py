@@ -55,10 +55,17 @@ def default_threads() -> int:
     """Intra-op threads for one sentence at a time: half the cores this process may use.
 
     The voice synthesizes on the other half while the next sentence is translated. On a
-    2-core machine (OMP_WAIT_POLICY=PASSIVE, as the narrator sets it) one thread was also
-    the faster choice for translation alone: a Marian-shape int8 decoder step took 2.6 ms
-    on one thread against 8.4 ms on two (`python -m yomiage.bench_translate --shape
-    marian`, 2026-11-25), since waking sleeping workers costs more than d512 matrices gain.
+    2-core machine (OMP_WAIT_POLICY=PASSIVE, as the narrator sets it) one thread is also
+    the faster choice for translation alone, for both model sizes, though two threads
+    could read memory twice as fast (28 vs 14.5 GB/s measured): `python -m
+    yomiage.bench_translate`, 2026-11-25 15:52-15:56 UTC, Sapphire Rapids, load ~1.3,
+    random weights, real shape, 1 vs 2 threads in the same run, decoder step / sentence P50:
+    NLLB-600M with a 32k vmap 21.8 vs 24.5 ms / 666 vs 763 ms; Marian with a 16k vmap
+    2.6 vs 3.0 ms / 93 vs 121 ms. Each step is ~100 small matrix products, and waking
+    or spinning the second worker for each costs more than it saves. Also tried, no
+    measurable gain on one thread under the shared machine's load: a spin count
+    (GOMP_SPINCOUNT=20000), int16 (2x slower), CT2_FORCE_CPU_ISA=AVX512, MKL without
+    AMX; huge pages for the weights ~3-5% (docs/models.md).
     """
     return max(1, available_cores() // 2)
 
