@@ -111,9 +111,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--interval", type=float, default=0.25)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--watchdog", type=Path, help="dump every thread's stack here after 120 s")
+    ap.add_argument("--streamed-only", action="store_true",
+                    help="after warm-up, only the pipelined streamed variant")
     ap.add_argument("--quick", action="store_true",
                     help="only the graphs voice: sequential, streamed, pipelined (own streams)")
     args = ap.parse_args()
+    if args.watchdog:
+        import faulthandler
+
+        faulthandler.dump_traceback_later(120, exit=True, file=args.watchdog.open("w"))
     dev = "cuda"
     t0 = time.perf_counter()
     nmt = build_model(dev, torch.float16)
@@ -200,6 +207,15 @@ def main() -> None:
                     return  # sequential: the rest is not decoded
                 then()
 
+    if args.streamed_only:
+        lat = pipelined_streamed(first_piece, speaker(graphs), len(en), args.rounds,
+                                 args.interval)
+        result["pipelined_streamed_graphs_voice"] = {
+            **pct(lat), "arrival_interval_s": args.interval,
+            "first_piece_tokens_assumed": FIRST_PIECE_TOKENS}
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result["pipelined_streamed_graphs_voice"]), flush=True)
+        return
     seq_stream = []
     for _ in range(args.rounds):
         for i in range(len(en)):

@@ -223,7 +223,10 @@ def _activation(name: str) -> nn.Module:
 class GraphedStep:
     """A CUDA graph of one ``StaticDecoder.step``; replay() runs it with the current buffers."""
 
-    def __init__(self, dec: StaticDecoder) -> None:
+    def __init__(self, dec: StaticDecoder, capture_stream: torch.cuda.Stream | None = None) -> None:
+        """``capture_stream``: the stream to capture on. Graphs captured on one stream share
+        its cuBLAS workspace, so engines whose graphs may run at the same time must
+        capture on different streams (pytorch/pytorch#193402)."""
         self.dec = dec
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
@@ -232,7 +235,7 @@ class GraphedStep:
                 dec.step()
         torch.cuda.current_stream().wait_stream(stream)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        with torch.cuda.graph(self.graph, stream=capture_stream):
             dec.step()
 
     def replay(self) -> None:

@@ -5,12 +5,19 @@ padding masked) that also fills the decoder's cross-attention buffers, the step 
 a CUDA graph (optionally ``torch.compile``d first, falling back to eager if compiling
 fails), and all work goes to the decoder's own CUDA stream so that another engine's
 work and host reads in another thread do not queue behind it or wait for it.
+
+Graphs are captured on the decoder's own capture stream (graphs captured on one stream
+share a cuBLAS workspace: two engines' graphs running at once would race on it), and
+every stretch of GPU work holds ``GPU_LOCK``, which the Kokoro GPU voice holds too: the
+engines' graph captures and replays never overlap (a capture must not see another
+thread's CUDA work; a voice phrase waits at most one short decoding stretch).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -22,6 +29,9 @@ from yomiage.translate.torch_decoder import DecoderShape, GraphedStep, StaticDec
 log = logging.getLogger(__name__)
 
 SRC_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+GPU_LOCK = threading.Lock()
+"""Held by the PyTorch GPU engines (this decoder, the Kokoro GPU voice) around each
+stretch of GPU work: captures and replays of different engines never overlap."""
 
 
 def src_buckets(max_src: int) -> tuple[int, ...]:
@@ -33,8 +43,10 @@ class _EncoderGraphs:
     """One CUDA graph per source bucket: encoder over the padded ids, then the decoder's
     ``prepare`` (cross-attention K/V and mask), reading the static ``ids``/``keep``."""
 
-    def __init__(self, encoder: StaticEncoder, dec: StaticDecoder, pad: int) -> None:
+    def __init__(self, encoder: StaticEncoder, dec: StaticDecoder, pad: int,
+                 capture_stream: torch.cuda.Stream) -> None:
         self.encoder, self.dec, self.pad = encoder, dec, pad
+        self.capture_stream = capture_stream
         n, dev = dec.shape.max_src, dec.tok.device
         self.ids = torch.full((1, n), pad, dtype=torch.long, device=dev)
         self.keep = torch.zeros(1, n, dtype=torch.bool, device=dev)
@@ -55,7 +67,7 @@ class _EncoderGraphs:
                     self._run(b)
             torch.cuda.current_stream().wait_stream(side)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self.pool):
+            with torch.cuda.graph(graph, pool=self.pool, stream=self.capture_stream):
                 self._run(b)
             self.graphs[b] = graph
         return self.graphs[b]
@@ -106,7 +118,9 @@ class GreedyDecoder:
         self.compile_step = compile_step
         self.compiled = False
         self.encoder = StaticEncoder(model, family, max_src)
-        self.stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        cuda = self.device.type == "cuda"
+        self.stream = torch.cuda.Stream(self.device) if cuda else None
+        self.capture_stream = torch.cuda.Stream(self.device) if cuda else None
         self._decoders: dict[
             object, tuple[StaticDecoder, GraphedStep | None, _EncoderGraphs | None]
         ] = {}
@@ -117,16 +131,17 @@ class GreedyDecoder:
         if self.stream is None:
             yield
             return
-        self.stream.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(self.stream):
-            yield
+        with GPU_LOCK:
+            self.stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(self.stream):
+                yield
 
     def _graph_step(self, dec: StaticDecoder) -> GraphedStep:
         """The step's CUDA graph; a compiled step that fails falls back to eager once."""
         if self.compile_step:
             try:
                 dec.step = torch.compile(dec.step, dynamic=False)  # type: ignore[method-assign]
-                graph = GraphedStep(dec)
+                graph = GraphedStep(dec, self.capture_stream)
                 self.compiled = True
                 return graph
             except Exception as exc:  # any compiler failure means: run eager
@@ -134,7 +149,7 @@ class GreedyDecoder:
                             type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
                 del dec.step  # back to the class's eager method
                 self.compile_step = False
-        return GraphedStep(dec)
+        return GraphedStep(dec, self.capture_stream)
 
     def _decoder(
         self, key: object, vocab_ids: torch.Tensor | None
@@ -144,7 +159,8 @@ class GreedyDecoder:
             graph = enc_graphs = None
             if self.graphs:
                 if self.encoder_graphs:
-                    enc_graphs = _EncoderGraphs(self.encoder, dec, self.pad)
+                    assert self.capture_stream is not None
+                    enc_graphs = _EncoderGraphs(self.encoder, dec, self.pad, self.capture_stream)
                     enc_graphs.encode([self.eos])
                 else:
                     dec.prepare(*self._encode([self.eos]))

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from yomiage.translate.torch_greedy import GPU_LOCK
 from yomiage.tts.kokoro_frontend import SAMPLE_RATE, KokoroFrontend, package_model
 from yomiage.tts.kokoro_onnx import frame_caps
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
@@ -90,7 +91,8 @@ class EagerKokoro:
     ) -> tuple[npt.NDArray[np.float32], int]:
         """Audio (24 kHz) and frame count, as GraphedKokoro.__call__."""
         ctx = torch.cuda.stream(self.stream) if self.stream is not None else None
-        with ctx or contextlib.nullcontext():
+        lock = GPU_LOCK if self.stream is not None else contextlib.nullcontext()
+        with lock, ctx or contextlib.nullcontext():
             if self.stream is not None:
                 self.stream.wait_stream(torch.cuda.current_stream(self.device))
             ids = torch.from_numpy(tokens).to(self.device)

@@ -4,8 +4,10 @@ Stage one (tokens → frames per token) is captured once per token-count bucket,
 (frames → audio) once per frame-count bucket, both over right-padded static buffers (see
 torch_kokoro_padded.py for why padding changes no real sample). Between them the host
 reads the frame count: the only sync besides fetching the audio. All of it runs on the
-voice's own CUDA stream, so a translator working in another thread neither delays it nor
-is waited for by it. Graphs share one memory pool (they never run at the same time).
+voice's own CUDA stream and under ``GPU_LOCK`` (shared with the PyTorch translator, so
+the two engines' captures and replays never overlap); graphs are captured on the voice's
+own capture stream (graphs captured on one stream share a cuBLAS workspace) and share one
+memory pool (they never run at the same time).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from yomiage.translate.torch_greedy import GPU_LOCK
 from yomiage.tts.torch_kokoro_model import KokoroModel
 from yomiage.tts.torch_kokoro_padded import SAMPLES_PER_FRAME, PaddedKokoro
 
@@ -69,6 +72,7 @@ class GraphedKokoro:
         self.audio = torch.zeros(fmax, device=self.device)
         self.audio_host = torch.zeros(fmax, pin_memory=cuda)
         self.stream = torch.cuda.Stream(self.device) if cuda else None
+        self.capture_stream = torch.cuda.Stream(self.device) if self.graphs else None
         self.pool = torch.cuda.graph_pool_handle() if self.graphs else None
         self._graphs: dict[tuple[str, int], torch.cuda.CUDAGraph] = {}
         self._frames: Callable[..., torch.Tensor] = self.padded.frames
@@ -108,7 +112,7 @@ class GraphedKokoro:
                     run()
             torch.cuda.current_stream(self.device).wait_stream(side)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self.pool):
+            with torch.cuda.graph(graph, pool=self.pool, stream=self.capture_stream):
                 run()
             self._graphs[key] = graph
         return self._graphs[key]
@@ -149,7 +153,8 @@ class GraphedKokoro:
         host[2 * tmax + STYLE] = n
         host[2 * tmax + STYLE + 1] = speed
         on_stream = torch.cuda.stream(self.stream) if self.stream is not None else None
-        with on_stream or contextlib.nullcontext():
+        lock = GPU_LOCK if self.stream is not None else contextlib.nullcontext()
+        with lock, on_stream or contextlib.nullcontext():
             if self.stream is not None:
                 self.stream.wait_stream(torch.cuda.current_stream(self.device))
             self.dev_in.copy_(self.host_in, non_blocking=True)
@@ -176,7 +181,7 @@ class GraphedKokoro:
             return 0.0
         started = time.perf_counter()
         assert self.stream is not None
-        with torch.inference_mode(), torch.cuda.stream(self.stream):
+        with GPU_LOCK, torch.inference_mode(), torch.cuda.stream(self.stream):
             host = self.host_in.numpy()
             host[:] = 0
             host[self.tmax : 2 * self.tmax] = 1e4
