@@ -337,3 +337,21 @@ def test_translate_stream_joins_to_translate(tiny_marian_dir: Path) -> None:
         pieces = list(engine.translate_stream(text, "en", "de"))
         assert "".join(pieces) == engine.translate(text, "en", "de")
     assert list(engine.translate_stream("same", "en", "en")) == ["same"]
+
+
+def test_failed_graph_capture_falls_back_to_eager_decoding(
+    tiny_marian_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A GPU whose graphs cannot be captured still translates (one warning)."""
+    engine = TorchTranslator(tiny_marian_dir, device="cpu", pair=("en", "de"))
+    expected = engine.translate(_CORPUS[0], "en", "de")
+    engine.decoder.graphs = True  # pretend: as on CUDA
+
+    def broken(self: GreedyDecoder, key: object, vocab: object) -> None:
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(GreedyDecoder, "warm", broken)
+    engine.warmup()
+    assert "decoding without them" in caplog.text
+    assert engine.decoder.graphs is False
+    assert engine.translate(_CORPUS[0], "en", "de") == expected

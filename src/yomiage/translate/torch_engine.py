@@ -253,7 +253,18 @@ class TorchTranslator:
         encoder bucket's CUDA graph on a GPU) and translate a throwaway sentence."""
         started = time.perf_counter()
         src, tgt = self.pair
-        self.decoder.warm(tgt, self._target_vocab(tgt))
+        try:
+            self.decoder.warm(tgt, self._target_vocab(tgt))
+        except RuntimeError as exc:  # a CUDA graph that cannot be captured here
+            if not self.decoder.graphs:
+                raise
+            log.warning("CUDA graphs for %s failed (%s); decoding without them", self.name,
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            old = self.decoder
+            self.decoder = GreedyDecoder(
+                old.model, old.family, max_src=old.shape.max_src, max_tgt=old.shape.max_tgt,
+                graphs=False, extra_slots=old.extra_slots,
+            )
         self.translate(WARMUP_TEXT, src, tgt)
         self.warmup_seconds = time.perf_counter() - started
         log.info("warmed %s in %.1f s (compiled step: %s)", self.name, self.warmup_seconds,
