@@ -234,8 +234,14 @@ class TorchTranslator:
         yield from stream_pieces(self.stream_tokens(text, src, tgt), self.tokenizer.decode)
 
     def streams(self) -> bool:
-        """True: greedy decoding always streams."""
-        return True
+        """Whether the pipeline should stream this engine's translations: on the CPU, yes.
+
+        On CUDA, no, for now: streamed decoding beside the GPU voice hung in both H100
+        runs of 2026-11-25, before the engines got their own capture streams and a shared
+        ``GPU_LOCK`` (commit 81221fd), and that fix has not run on a GPU yet.
+        :meth:`translate_stream` itself works on every device.
+        """
+        return self.device.type != "cuda"
 
     def translate(self, text: str, src: str, tgt: str) -> str:
         """Translate one sentence (no passthrough or protection here: see guard.py)."""
