@@ -1,5 +1,5 @@
-"""Kokoro on PyTorch in bfloat16 for AMX CPUs: detection, precision split, registry choice,
-and (slow) that its audio matches the onnxruntime engine's."""
+"""Kokoro on PyTorch in bfloat16 for AMX CPUs (opt-in ``--voice kokoro-cpu``): detection,
+precision split, registry, and (slow) that its audio matches the onnxruntime engine's."""
 
 from __future__ import annotations
 
@@ -77,38 +77,33 @@ def test_random_weight_model_makes_float32_audio_of_the_predicted_length(
     assert bool(torch.isfinite(audio).all())
 
 
-def test_registry_prefers_pytorch_on_amx_cpus_and_falls_back_to_onnx(
+def test_registry_loads_the_pytorch_engine_only_when_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """``--voice kokoro-cpu[:ID]`` loads it; ``kokoro`` and ``auto`` keep onnxruntime."""
     import yomiage.tts.kokoro_cpu as kokoro_cpu
     import yomiage.tts.kokoro_onnx as kokoro_onnx
     from yomiage.tts import registry
 
-    amx_voice, ort_voice = object(), object()
+    torch_voice, ort_voice = object(), object()
     calls: list[dict[str, object]] = []
 
     def fake_cpu(voice: str, **kwargs: object) -> object:
         calls.append({"voice": voice, **kwargs})
-        return amx_voice
+        return torch_voice
 
     monkeypatch.setattr(registry, "_cuda_usable", lambda: False)
     monkeypatch.setattr(kokoro_cpu, "load_kokoro_cpu", fake_cpu)
     monkeypatch.setattr(kokoro_onnx, "load_kokoro", lambda cfg, lang, ident: ort_voice)
-    monkeypatch.setattr(registry, "_amx_usable", lambda: True)
-    assert registry._load(Config(), "ja", "kokoro", "") is amx_voice
+    assert registry.load_voice(Config(voice="kokoro-cpu"), "ja") is torch_voice
     assert calls[0]["voice"] == "jf_alpha" and str(calls[0]["cache_dir"]).endswith("voices")
-    assert registry._load(Config(speed=1.2), "ja", "kokoro", "jm_kumo") is amx_voice
-    assert calls[1]["voice"] == "jm_kumo" and calls[1]["speed"] == 1.2
-    assert registry._load(Config(), "en", "kokoro", "") is ort_voice  # no English weights here
-
-    def broken(voice: str, **kwargs: object) -> object:
-        raise RuntimeError("oneDNN failed")
-
-    monkeypatch.setattr(kokoro_cpu, "load_kokoro_cpu", broken)
-    assert registry._load(Config(), "ja", "kokoro", "") is ort_voice
-    monkeypatch.setattr(kokoro_cpu, "load_kokoro_cpu", fake_cpu)
-    monkeypatch.setattr(registry, "_amx_usable", lambda: False)
-    assert registry._load(Config(), "ja", "kokoro", "") is ort_voice
+    assert registry.load_voice(Config(voice="kokoro-cpu:jm_kumo", speed=1.2, threads=2),
+                               "ja") is torch_voice
+    assert calls[1] == {**calls[1], "voice": "jm_kumo", "speed": 1.2, "threads": 2}
+    assert registry.load_voice(Config(voice="kokoro"), "ja") is ort_voice
+    assert registry.best_voice_name(Config(), "ja") == "kokoro:jf_alpha"
+    with pytest.raises(ValueError, match="only Japanese"):
+        registry.load_voice(Config(voice="kokoro-cpu"), "en")
 
 
 # benchmarks/kokoro_cpu_equivalence.py, 27 phrases (2026-11-25): the accepted int8 → float32

