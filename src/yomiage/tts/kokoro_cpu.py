@@ -9,12 +9,13 @@ magnitude/phase head. The model is the PyTorch module of kokoro_torch.py with th
 package's weights; the harmonic source runs without random noise, as in the ONNX
 export, so that a phrase always sounds the same.
 
-Opt-in (``--voice kokoro-cpu``); onnxruntime stays the default. On a 2-core Sapphire
-Rapids it was ~10 % faster than onnxruntime with both cores free, but PyTorch's OpenMP
-threads collapse (~6x slower) when another process or the translator takes a core, so it
-runs one thread per core the translator leaves (1 of 2), which is robust under load and
-~0.8x onnxruntime's time there, yet ~1.15x it on a quiet machine; its load is ~8 s
-(torch import, weights, inductor cache) against onnxruntime's ~1 s.
+Opt-in (``--voice kokoro-cpu``); onnxruntime stays the default. Measured on a 2-core
+Sapphire Rapids (bench_voice, 2026-11-25), first-chunk P50 / RTF against onnxruntime in
+the same run: voice alone, 2 threads 0.74x / 0.72x, 1 thread 1.08x / 1.18x; beside one
+busy core (the translator's situation), 1 thread 0.62x / 0.70x, but 2 threads 7.8x
+slower: PyTorch's OpenMP threads wait for each other at every operation. So it runs one
+thread per core the translator leaves (1 of 2) unless ``threads`` says otherwise. Load
+takes ~8 s (torch import, weights, inductor cache) against onnxruntime's ~1 s.
 """
 
 from __future__ import annotations
@@ -263,12 +264,9 @@ def load_kokoro_cpu(
     """A warmed KokoroCpuVoice with the package-shipped Japanese weights and voices.
 
     ``threads`` > 0 sets PyTorch's intra-op threads (process-wide); 0 = the cores the
-    translator leaves (half, rounded up: 1 of 2). PyTorch's OpenMP threads wait for each
-    other at every operation, so when another busy thread (the translator beside the
-    voice) takes one of their cores a phrase became ~7x slower in our runs, where one
-    thread per free core stays fast. The first load reads the weights off the ONNX file
-    and caches them in ``cache_dir`` (as the GPU engine does). ``compile``: fuse the vocoder's
-    elementwise steps with inductor (:func:`compiled_norm_snake`); where that fails
+    translator leaves (half, rounded up: 1 of 2; see the module notes for why). The first
+    load reads the weights off the ONNX file and caches them in ``cache_dir`` (as the GPU
+    engine does). ``compile``: fuse the vocoder's elementwise steps with inductor (:func:`compiled_norm_snake`); where that fails
     (no C++ compiler), the same steps run eagerly, slower, with a warning.
     """
     from yomiage.tts.kokoro_torch import load_model
