@@ -266,8 +266,9 @@ def load_kokoro_cpu(
     ``threads`` > 0 sets PyTorch's intra-op threads (process-wide); 0 = the cores the
     translator leaves (half, rounded up: 1 of 2; see the module notes for why). The first
     load reads the weights off the ONNX file and caches them in ``cache_dir`` (as the GPU
-    engine does). ``compile``: fuse the vocoder's elementwise steps with inductor (:func:`compiled_norm_snake`); where that fails
-    (no C++ compiler), the same steps run eagerly, slower, with a warning.
+    engine does). ``compile``: fuse the vocoder's elementwise steps with inductor
+    (:func:`compiled_norm_snake`); where that fails (no C++ compiler), the same steps run
+    eagerly, slower, with a warning.
     """
     from yomiage.tts.kokoro_torch import load_model
 
