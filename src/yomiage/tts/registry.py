@@ -190,7 +190,11 @@ def _load_kokoro_cpu(cfg: Config, lang: str, ident: str) -> Voice:
     on a 2-core AMX CPU it beat onnxruntime only with both cores free)."""
     if lang != "ja":
         raise ValueError(f"kokoro-cpu speaks only Japanese (package weights), not {lang!r}")
-    from yomiage.tts.kokoro_cpu import load_kokoro_cpu
+    try:
+        from yomiage.tts.kokoro_cpu import load_kokoro_cpu
+    except ImportError as exc:
+        raise ValueError(f"kokoro-cpu needs PyTorch ({exc}); install it with "
+                         "pip install 'yomiage[convert]'") from None
     from yomiage.tts.kokoro_frontend import DEFAULT_VOICE
 
     return load_kokoro_cpu(ident or DEFAULT_VOICE["ja"], speed=cfg.speed, volume=cfg.volume,
