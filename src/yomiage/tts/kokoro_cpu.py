@@ -32,9 +32,9 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
-from yomiage.tts.kokoro_frontend import SAMPLE_RATE, KokoroFrontend, package_model
-from yomiage.tts.kokoro_onnx import frame_caps
-from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
+from yomiage.tts.kokoro_frontend import KokoroFrontend, package_model
+from yomiage.tts.kokoro_torch import KokoroTorchVoice
+from yomiage.tts.phrases import PhraseOptions
 from yomiage.tts.torch_kokoro_blocks import SnakeResBlock, StyleInstanceNorm
 from yomiage.tts.torch_kokoro_model import Decoder, Generator, KokoroModel
 
@@ -182,10 +182,9 @@ def synthesize(
     return audio.squeeze(0).float(), dur
 
 
-class KokoroCpuVoice(PhrasedVoice):
-    """Kokoro-82M speaking one voice on the CPU through PyTorch in mixed precision."""
-
-    sample_rate = SAMPLE_RATE
+class KokoroCpuVoice(KokoroTorchVoice):
+    """Kokoro-82M speaking one voice on the CPU through PyTorch in mixed precision
+    (the GPU voice's phrases and shaping; its own runner, :func:`synthesize`)."""
 
     def __init__(
         self,
@@ -197,38 +196,23 @@ class KokoroCpuVoice(PhrasedVoice):
         volume: float = 1.0,
         phrases: PhraseOptions | None = None,
     ) -> None:
-        super().__init__(speed=speed, volume=volume, phrases=phrases)
-        frontend.style(voice, 1)  # ValueError now for an unknown voice
-        self.model = model
-        self.frontend = frontend
-        self.voice = voice
-        self.language = frontend.language
+        super().__init__(model, frontend, voice, speed=speed, volume=volume, phrases=phrases,
+                         runner=self._run, mode="cpu")
         self.name = f"kokoro-cpu:{voice}"
         self.act: NormSnake = norm_snake
 
-    def synthesize_ids(
+    def _run(
         self,
         tokens: npt.NDArray[np.int64],
         style: npt.NDArray[np.float32],
+        speed: float,
         caps: npt.NDArray[np.float32] | None = None,
-    ) -> npt.NDArray[np.float32]:
-        """Raw 24 kHz audio for model inputs (as KokoroTorchVoice.synthesize_ids)."""
+    ) -> tuple[npt.NDArray[np.float32], int]:
         cap = torch.from_numpy(caps) if caps is not None else None
-        audio, _ = synthesize(
-            self.model, torch.from_numpy(tokens), torch.from_numpy(style), self.speed, cap,
-            self.act,
+        audio, dur = synthesize(
+            self.model, torch.from_numpy(tokens), torch.from_numpy(style), speed, cap, self.act,
         )
-        return audio.numpy()
-
-    def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
-        """Raw 24 kHz audio for one phrase."""
-        x = self.frontend.encode(phrase, self.voice, self.speed)
-        if x.tokens.shape[1] <= 2:
-            return np.zeros(0, np.float32)
-        return self.synthesize_ids(x.tokens, x.style, frame_caps(x.tokens, self.frontend.vocab))
-
-    def _warmup_text(self) -> str:
-        return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
+        return audio.numpy(), int(dur.sum())
 
 
 def voice_threads() -> int:
