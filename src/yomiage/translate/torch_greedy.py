@@ -34,6 +34,19 @@ GPU_LOCK = threading.Lock()
 stretch of GPU work: captures and replays of different engines never overlap."""
 
 
+@contextlib.contextmanager
+def gpu_section(stream: torch.cuda.Stream | None, device: torch.device) -> Iterator[None]:
+    """Run the enclosed GPU work on ``stream`` under ``GPU_LOCK``, after the work already
+    queued on the caller's current stream; without a stream (CPU), just run it."""
+    if stream is None:
+        yield
+        return
+    with GPU_LOCK:
+        stream.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(stream):
+            yield
+
+
 def src_buckets(max_src: int) -> tuple[int, ...]:
     """Padded source lengths that get a CUDA graph (the last one is ``max_src``)."""
     return (*(b for b in SRC_BUCKETS if b < max_src), max_src)
@@ -125,17 +138,6 @@ class GreedyDecoder:
             object, tuple[StaticDecoder, GraphedStep | None, _EncoderGraphs | None]
         ] = {}
 
-    @contextlib.contextmanager
-    def _on_stream(self) -> Iterator[None]:
-        """Run the enclosed GPU work on this decoder's stream (after earlier default work)."""
-        if self.stream is None:
-            yield
-            return
-        with GPU_LOCK:
-            self.stream.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(self.stream):
-                yield
-
     def _graph_step(self, dec: StaticDecoder) -> GraphedStep:
         """The step's CUDA graph; a compiled step that fails falls back to eager once."""
         if self.compile_step:
@@ -171,7 +173,7 @@ class GreedyDecoder:
 
     def warm(self, key: object, vocab_ids: torch.Tensor | None) -> None:
         """Build the decoder for ``key`` and capture every encoder bucket's graph now."""
-        with self._on_stream():
+        with gpu_section(self.stream, self.device):
             _, _, enc_graphs = self._decoder(key, vocab_ids)
             if enc_graphs is not None:
                 for b in enc_graphs.buckets:
@@ -247,7 +249,7 @@ class GreedyDecoder:
         src = list(src_ids)[: self.shape.max_src]
         if len(src) < len(src_ids):
             log.warning("source cut to %d tokens", self.shape.max_src)
-        with self._on_stream():
+        with gpu_section(self.stream, self.device):
             dec, graph, enc_graphs = self._decoder(vocab_key, vocab_ids)
             if enc_graphs is not None:
                 enc_graphs.encode(src)
@@ -263,7 +265,7 @@ class GreedyDecoder:
         # out_buf[t] holds step t's argmax; the forced steps' argmaxes are not output
         read, t = len(prefix) - 1, 0
         while t < total:
-            with self._on_stream():
+            with gpu_section(self.stream, self.device):
                 while t < total:
                     run()
                     if t + 1 < len(prefix):

@@ -12,7 +12,6 @@ one log line. Every mode runs on the voice's own CUDA stream.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -24,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from yomiage.translate.torch_greedy import GPU_LOCK
+from yomiage.translate.torch_greedy import gpu_section
 from yomiage.tts.kokoro_frontend import SAMPLE_RATE, KokoroFrontend, package_model
 from yomiage.tts.kokoro_onnx import frame_caps
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
@@ -90,11 +89,7 @@ class EagerKokoro:
         caps: npt.NDArray[np.float32] | None = None,
     ) -> tuple[npt.NDArray[np.float32], int]:
         """Audio (24 kHz) and frame count, as GraphedKokoro.__call__."""
-        ctx = torch.cuda.stream(self.stream) if self.stream is not None else None
-        lock = GPU_LOCK if self.stream is not None else contextlib.nullcontext()
-        with lock, ctx or contextlib.nullcontext():
-            if self.stream is not None:
-                self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with gpu_section(self.stream, self.device):
             ids = torch.from_numpy(tokens).to(self.device)
             s = torch.from_numpy(style).to(self.device)
             cap = torch.from_numpy(caps) if caps is not None else None

@@ -12,7 +12,6 @@ memory pool (they never run at the same time).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from yomiage.translate.torch_greedy import GPU_LOCK
+from yomiage.translate.torch_greedy import GPU_LOCK, gpu_section
 from yomiage.tts.torch_kokoro_model import KokoroModel
 from yomiage.tts.torch_kokoro_padded import SAMPLES_PER_FRAME, PaddedKokoro
 
@@ -152,11 +151,7 @@ class GraphedKokoro:
         host[2 * tmax : 2 * tmax + STYLE] = style[0]
         host[2 * tmax + STYLE] = n
         host[2 * tmax + STYLE + 1] = speed
-        on_stream = torch.cuda.stream(self.stream) if self.stream is not None else None
-        lock = GPU_LOCK if self.stream is not None else contextlib.nullcontext()
-        with lock, on_stream or contextlib.nullcontext():
-            if self.stream is not None:
-                self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with gpu_section(self.stream, self.device):
             self.dev_in.copy_(self.host_in, non_blocking=True)
             self._run_tokens(tb)
             self.total_host.copy_(self.total, non_blocking=True)
