@@ -160,6 +160,11 @@ def pause_after(phrase: str) -> float:
     return 0.0
 
 
+def fade_ramp(n: int) -> Samples:
+    """A raised-cosine fade-in of ``n`` samples, 0 → 1 (reversed, a fade-out)."""
+    return (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
+
+
 def shape_phrase(
     samples: npt.ArrayLike,
     sample_rate: int,
@@ -191,7 +196,7 @@ def shape_phrase(
     x = x[a:b] - np.float32(x[a:b].mean())
     n = min(int(fade * sample_rate), x.size // 2)
     if n > 0:
-        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
+        ramp = fade_ramp(n)
         x[:n] *= ramp
         x[-n:] *= ramp[::-1]
     if gain != 1.0:

@@ -16,11 +16,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-Samples = npt.NDArray[np.float32]
-
-
-def _ramp(n: int) -> Samples:
-    return (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
+from yomiage.tts.phrases import Samples, fade_ramp
 
 
 def shape_stream(
@@ -63,7 +59,7 @@ def shape_stream(
             pending = pending[max(0, int(loud[0]) - lead_n) :] - floor
             n = min(fade_n, pending.size // 2)
             if n > 0:
-                pending[:n] *= _ramp(n)
+                pending[:n] *= fade_ramp(n)
             offset = 0
         else:
             offset = pending.size - x.size
@@ -87,7 +83,7 @@ def shape_stream(
     end = pending[: max(0, min(pending.size, last_loud + 1 + tail_n))]
     n = min(fade_n, end.size // 2)
     if n > 0:
-        end[-n:] *= _ramp(n)[::-1]
+        end[-n:] *= fade_ramp(n)[::-1]
     final = np.concatenate([_gained(end, gain), pad])
     if final.size:
         yield final
