@@ -46,32 +46,12 @@ from yomiage.tts.kokoro_torch import make_runner
 def pipelined(translate: Callable[[int], object], speak: Callable[[int], object], n: int,
               rounds: int, interval: float) -> list[float]:
     """Arrival → first chunk on the host, with a translator and a voice thread."""
-    q_tr: queue.Queue[tuple[int, float] | None] = queue.Queue()
-    q_tts: queue.Queue[tuple[int, float] | None] = queue.Queue(maxsize=4)
-    lat: list[float] = []
 
-    def translator() -> None:
-        while (item := q_tr.get()) is not None:
-            translate(item[0])
-            q_tts.put(item)
-        q_tts.put(None)
+    def whole(i: int, hand_over: Callable[[], object]) -> None:
+        translate(i)
+        hand_over()
 
-    def speaker() -> None:
-        while (item := q_tts.get()) is not None:
-            speak(item[0])
-            lat.append(time.perf_counter() - item[1])
-
-    threads = [threading.Thread(target=translator), threading.Thread(target=speaker)]
-    for th in threads:
-        th.start()
-    for _ in range(rounds):
-        for i in range(n):
-            q_tr.put((i, time.perf_counter()))
-            time.sleep(interval)
-    q_tr.put(None)
-    for th in threads:
-        th.join()
-    return lat
+    return pipelined_streamed(whole, speak, n, rounds, interval)
 
 
 def pipelined_streamed(first_piece: Callable[..., None], speak: Callable[[int], object],
