@@ -145,8 +145,10 @@ class HarmonicSource(nn.Module):
         self.sine_amp, self.noise_std, self.threshold = 0.1, 0.003, 10.0
         self.noise = True  # False: no random start phase and no noise (as in the ONNX export)
 
-    def forward(self, f0: torch.Tensor) -> torch.Tensor:
-        """f0: (B, N, 1) at the audio rate → (B, N, 1) excitation."""
+    def forward(self, f0: torch.Tensor, frame_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """f0: (B, N, 1) at the audio rate → (B, N, 1) excitation. With ``frame_mask`` (1 on
+        real frames, 0 on padding) the phase stops growing after the real frames, so that
+        the last real samples interpolate as an unpadded run's clamped edge does."""
         orders: torch.Tensor = self.orders  # type: ignore[assignment]
         rad = (f0 * orders / self.sample_rate) % 1.0
         if self.noise:
@@ -154,6 +156,8 @@ class HarmonicSource(nn.Module):
             start[..., 0] = 0
             rad = torch.cat([rad[:, :1] + start, rad[:, 1:]], dim=1)
         coarse = F.interpolate(rad.transpose(1, 2), scale_factor=1.0 / self.upsample, mode="linear")
+        if frame_mask is not None:
+            coarse = coarse * frame_mask
         phase = torch.cumsum(coarse, dim=-1) * (2 * math.pi * self.upsample)
         phase = F.interpolate(phase, scale_factor=float(self.upsample), mode="linear").transpose(
             1, 2

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from yomiage.tts.torch_kokoro_blocks import (
-    HarmonicSource,
     SnakeResBlock,
     StyleInstanceNorm,
     StyleResBlock,
@@ -124,26 +123,6 @@ def snake_res(blk: SnakeResBlock | Any, x: torch.Tensor, s: torch.Tensor, m: tor
         h = c1(snake(inorm(n1, x, s, m, n, core), a1))
         x = x + c2(snake(inorm(n2, h, s, m, n, core), a2))
     return x
-
-
-def harmonic(src: HarmonicSource, f0: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
-    """HarmonicSource.forward whose phase stops growing after the real frames, so that
-    the last real samples interpolate as the unpadded run's clamped edge does."""
-    orders: torch.Tensor = src.orders  # type: ignore[assignment]
-    rad = (f0 * orders / src.sample_rate) % 1.0
-    if src.noise:
-        start = torch.rand(f0.shape[0], 1, rad.shape[2], device=f0.device, dtype=f0.dtype)
-        start[..., 0] = 0
-        rad = torch.cat([rad[:, :1] + start, rad[:, 1:]], dim=1)
-    coarse = F.interpolate(rad.transpose(1, 2), scale_factor=1.0 / src.upsample, mode="linear")
-    phase = torch.cumsum(coarse * frame_mask, dim=-1) * (2 * math.pi * src.upsample)
-    phase = F.interpolate(phase, scale_factor=float(src.upsample), mode="linear").transpose(1, 2)
-    voiced = (f0 > src.threshold).to(f0.dtype)
-    noise_amp = voiced * src.noise_std + (1 - voiced) * src.sine_amp / 3
-    sines = torch.sin(phase) * src.sine_amp * voiced
-    if src.noise:
-        sines = sines + noise_amp * torch.randn_like(phase)
-    return torch.tanh(src.l_linear(sines))
 
 
 def _reflect_end(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
@@ -300,7 +279,7 @@ class PaddedKokoro(nn.Module):
         gen = self.model.decoder.generator
         dt = x.dtype
         f0_up = F.interpolate(f0.unsqueeze(1), scale_factor=float(gen.f0_scale), mode="nearest")
-        source = harmonic(gen.m_source, f0_up.transpose(1, 2), m2).transpose(1, 2).squeeze(1)
+        source = gen.m_source(f0_up.transpose(1, 2), m2).transpose(1, 2).squeeze(1)
         source = _reflect_end(source.float(), total * SAMPLES_PER_FRAME)
         mag, phase = gen.stft.transform(source)
         k_real = total * STFT_PER_FRAME + 1
