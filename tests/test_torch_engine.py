@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from transformers import (
 from yomiage.config import Config
 from yomiage.translate.ct2_engine import DecodeOptions
 from yomiage.translate.torch_engine import TorchTranslator, load_torch_translator
-from yomiage.translate.torch_greedy import GreedyDecoder
+from yomiage.translate.torch_greedy import FairLock, GreedyDecoder
 
 VOCAB = 96
 PAD, EOS, LANG = 1, 2, 90
@@ -333,6 +335,9 @@ def test_streamed_ids_join_to_generate(family: str, ignore_eos: bool) -> None:
 def test_translate_stream_joins_to_translate(tiny_marian_dir: Path) -> None:
     engine = TorchTranslator(tiny_marian_dir, device="cpu")
     assert engine.streams()
+    engine.device = torch.device("cuda")  # streamed on the GPU too (H100 run, 2026-11-25)
+    assert engine.streams()
+    engine.device = torch.device("cpu")
     for text in _CORPUS[1:2]:
         pieces = list(engine.translate_stream(text, "en", "de"))
         assert "".join(pieces) == engine.translate(text, "en", "de")
@@ -355,3 +360,52 @@ def test_failed_graph_capture_falls_back_to_eager_decoding(
     assert "decoding without them" in caplog.text
     assert engine.decoder.graphs is False
     assert engine.translate(_CORPUS[0], "en", "de") == expected
+
+
+def _wait_for(cond: object, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.001)
+
+
+def test_fair_lock_hands_over_to_the_waiter_before_the_releaser_retakes_it() -> None:
+    """The decoder's loop releases GPU_LOCK and asks again at once: a waiting voice
+    must get it first (a plain Lock lets the releaser win)."""
+    lock = FairLock()
+    order: list[str] = []
+
+    def voice() -> None:
+        with lock:
+            order.append("voice")
+
+    lock.acquire()
+    waiter = threading.Thread(target=voice)
+    waiter.start()
+    _wait_for(lambda: lock._next == 2)  # the voice holds a ticket and waits
+    lock.release()
+    with lock:
+        order.append("decoder")
+    waiter.join(5)
+    assert order == ["voice", "decoder"]
+    assert not lock.locked()
+
+
+def test_fair_lock_serves_in_arrival_order_and_frees_on_error() -> None:
+    lock = FairLock()
+    order: list[int] = []
+    lock.acquire()
+    threads = []
+    for i in range(4):
+        th = threading.Thread(target=lambda i=i: (lock.acquire(), order.append(i), lock.release()))
+        th.start()
+        threads.append(th)
+        _wait_for(lambda i=i: lock._next == i + 2)
+    assert lock.locked()
+    lock.release()
+    for th in threads:
+        th.join(5)
+    assert order == [0, 1, 2, 3]
+    with pytest.raises(ValueError), lock:
+        raise ValueError("a failed GPU stretch")
+    assert not lock.locked()
