@@ -44,11 +44,59 @@ def test_short_later_pieces_join_and_short_text_stays_whole() -> None:
         "The tests pass now after the fix."]  # a cut would leave a scrap ("fix.")
 
 
+def test_first_phrase_without_a_particle_cut_ends_at_an_accent_phrase() -> None:
+    # "を" comes only after 12 characters; OpenJTalk's accent phrases give a cut at 8
+    assert split_phrases("もう一度すべてのテストを実行します。") == [
+        "もう一度すべての", "テストを実行します。"]
+    assert split_phrases("正しく扱えますテストはすべて成功しました。")[0] == "正しく扱えます"
+
+
+def test_growth_keeps_each_later_phrase_within_reach() -> None:
+    text = "まず、古いAPIの呼び出しを新しいものに置き換えて、すべてのテストをもう一度実行します。"
+    assert split_phrases(text)[1] == "古いAPIの呼び出しを新しいものに置き換えて、"
+    phrases = split_phrases(text, growth=2.0)
+    assert "".join(phrases) == text
+    before = len(phrases[0])
+    for p in phrases[1:]:
+        assert len(p) <= max(10, 2.0 * before), phrases
+        before += len(p)
+    assert split_phrases(text, growth=50.0) == split_phrases(text)
+
+
+class _SlowVoice(PhrasedVoice):
+    """Takes ``rtf`` seconds per second of audio it makes (0.1 s of audio per character)."""
+
+    sample_rate = 1000
+
+    def __init__(self, rtf: float) -> None:
+        super().__init__()
+        self.seconds_per_char = 0.1 * rtf
+
+    def synthesize_phrase(self, phrase: str) -> np.ndarray:
+        import time
+
+        time.sleep(self.seconds_per_char * len(phrase))
+        return np.full(100 * len(phrase), 0.5, np.float32)
+
+
+def test_a_slow_voice_cuts_later_phrases_shorter() -> None:
+    text = "まず、古いAPIの呼び出しを新しいものに置き換えて、すべてのテストをもう一度実行します。"
+    slow, fast = _SlowVoice(0.5), _SlowVoice(0.01)
+    for voice in (slow, fast):
+        assert voice.phrases(text) == split_phrases(text)  # nothing measured yet
+        for _ in range(2):
+            list(voice.stream("テストはすべて成功しました。"))
+    assert 0.35 < slow.rtf < 0.8 and fast.rtf < 0.1
+    assert fast.phrases(text) == split_phrases(text)
+    assert len(slow.phrases(text)) > len(split_phrases(text))
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("あいうえおアイ漢字abc ,.、。!？-")), max_size=300))
-def test_split_keeps_every_character_and_respects_limits(text: str) -> None:
+@given(st.text(alphabet=st.sampled_from(list("あいうえおアイ漢字abc ,.、。!？-")), max_size=300),
+       st.sampled_from([0.0, 1.5, 3.0]))
+def test_split_keeps_every_character_and_respects_limits(text: str, growth: float) -> None:
     opts = PhraseOptions()
-    phrases = split_phrases(text, opts)
+    phrases = split_phrases(text, opts, growth=growth)
     assert "".join(phrases).replace(" ", "") == text.replace(" ", "")
     _, max_chars, _ = opts.resolved(text.strip() or "x")
     for p in phrases:

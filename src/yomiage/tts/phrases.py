@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ _SENTENCE_END = set("。．！？!?.…")
 _CLAUSE_END = set("、，,;；:：」』）-–—")
 # Japanese particles after which a too-long first phrase may be cut (when a new word follows).
 _JA_SOFT = set("はがをにでともへて")
+GAP_MARGIN = 1.0  # a later phrase may take as long to make as the phrases before it play
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,17 @@ def is_cjk(text: str) -> bool:
     return len(_CJK.findall(text)) * 3 >= len(text.strip())
 
 
-def split_phrases(text: str, options: PhraseOptions | None = None) -> list[str]:
+def split_phrases(
+    text: str, options: PhraseOptions | None = None, *, growth: float = 0.0
+) -> list[str]:
     """Cut ``text`` into phrases, in order, whose concatenation is ``text`` (stripped).
 
     Pieces end at punctuation; pieces shorter than ``min_chars`` join the next one;
     pieces longer than the limit are cut at a space (or a particle for Japanese, or
     anywhere as a last resort). The first phrase obeys the tighter ``first_max``.
+    ``growth`` > 0 also limits each later phrase to ``growth`` times the characters
+    before it (at least ``first_max``), so that a voice which synthesizes a phrase in
+    less than 1/``growth`` of the time its predecessors play never leaves a gap.
     """
     text = text.strip()
     if not text:
@@ -100,16 +107,25 @@ def split_phrases(text: str, options: PhraseOptions | None = None) -> list[str]:
         merged[-1] += tail
 
     out: list[str] = []
+    before = 0  # characters in the phrases so far
+
+    def limit() -> int:
+        if not out:
+            return first_max
+        if growth <= 0:
+            return max_chars
+        return min(max_chars, max(first_max, int(growth * before)))
+
     for piece in merged:
-        limit = first_max if not out else max_chars
-        while len(piece.strip()) > limit:
-            cut = _cut_point(piece, limit, min_chars, max_chars)
+        while len(piece.strip()) > limit():
+            cut = _cut_point(piece, limit(), min_chars, max_chars)
             if cut <= 0 or len(piece[cut:].strip()) < min_chars:
                 break  # no good cut, or it would leave a scrap: keep the piece whole
             out.append(piece[:cut])
+            before += len(piece[:cut].strip())
             piece = piece[cut:]
-            limit = max_chars
         out.append(piece)
+        before += len(piece.strip())
     return [p.strip() for p in out if p.strip()]
 
 
@@ -126,9 +142,11 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
     """Where to cut a piece longer than ``limit`` (0 = nowhere good).
 
     A space whose preceding word may end a phrase; else after a Japanese particle that
-    precedes a new word, searched first below ``limit`` and then up to ``max_chars``; a
-    hard cut only beyond ``max_chars``.
+    precedes a new word, or at a Japanese accent-phrase boundary (OpenJTalk), searched
+    first below ``limit`` and then up to ``max_chars``; a hard cut only beyond
+    ``max_chars``.
     """
+    accents: list[int] | None = None
     for end in (limit, max_chars):
         pos = piece.rfind(" ", min_chars, end + 1)
         while pos > 0:
@@ -139,11 +157,37 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
         for i in range(min(end, len(piece) - 1), min_chars - 1, -1):
             if piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
                 return i
+        if accents is None:
+            accents = accent_phrase_starts(piece) if is_cjk(piece) else []
+        fits = [i for i in accents if min_chars <= i <= end]
+        if fits:
+            return fits[-1]
         if end == limit:
             for i in range(limit + 1, min(max_chars, len(piece) - 1) + 1):
                 if piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
                     return i
     return max_chars if len(piece) > max_chars else 0
+
+
+def accent_phrase_starts(text: str) -> list[int]:
+    """Offsets in ``text`` where a Japanese accent phrase begins, after the first one
+    (OpenJTalk's analysis; [] without pyopenjtalk or when it rewrote the text's length)."""
+    try:
+        import pyopenjtalk
+    except ImportError:
+        return []
+    try:
+        words = pyopenjtalk.run_frontend(text)
+    except (RuntimeError, ValueError, UnicodeError) as exc:
+        log.debug("no accent phrases for %r: %s", text[:20], exc)
+        return []
+    starts: list[int] = []
+    pos = 0
+    for word in words:
+        if pos > 0 and word.get("chain_flag") != 1:
+            starts.append(pos)
+        pos += len(word.get("string", ""))
+    return starts if pos == len(text) else []
 
 
 def _is_hiragana(ch: str) -> bool:
@@ -221,16 +265,40 @@ class PhrasedVoice:
         self.speed = speed
         self.volume = volume
         self.phrase_options = phrases or PhraseOptions()
+        self.rtf = 0.0
+        """Synthesis seconds per second of audio, a running average (0 = not measured)."""
+        self._phrases_made = 0
 
     def synthesize_phrase(self, phrase: str) -> npt.ArrayLike:
         """Raw mono samples in [-1, 1] for one phrase (may carry edge silence)."""
         raise NotImplementedError
 
+    def phrases(self, text: str) -> list[str]:
+        """``text`` cut into phrases; later ones no longer than this voice can make in
+        time (from its measured real-time factor), so that none waits."""
+        growth = 1.0 / (GAP_MARGIN * self.rtf) if self.rtf > 0 else 0.0
+        if growth > 20:  # a fast voice: no extra cuts
+            growth = 0.0
+        return split_phrases(text, self.phrase_options,
+                             growth=max(1.5, growth) if growth else 0.0)
+
+    def _timed_phrase(self, phrase: str) -> npt.ArrayLike:
+        """:meth:`synthesize_phrase`, updating :attr:`rtf` (from the second phrase on: the
+        first one pays one-time costs)."""
+        t0 = time.perf_counter()
+        raw = self.synthesize_phrase(phrase)
+        seconds = np.asarray(raw).size / self.sample_rate
+        self._phrases_made += 1
+        if seconds > 0.2 and self._phrases_made > 1:
+            rtf = (time.perf_counter() - t0) / seconds
+            self.rtf = rtf if self.rtf <= 0 else 0.7 * self.rtf + 0.3 * rtf
+        return raw
+
     def stream(self, text: str) -> Iterator[AudioChunk]:
         """Yield one shaped chunk per phrase; phrase N+1 is synthesized after N is yielded."""
-        for phrase in split_phrases(text, self.phrase_options):
+        for phrase in self.phrases(text):
             try:
-                raw = self.synthesize_phrase(phrase)
+                raw = self._timed_phrase(phrase)
             except (ValueError, RuntimeError, OSError) as exc:
                 log.warning("%s could not speak %r: %s", self.name, phrase[:40], exc)
                 continue

@@ -27,7 +27,7 @@ import numpy.typing as npt
 from yomiage.records import AudioChunk
 from yomiage.tts.ipa import espeak_ipa
 from yomiage.tts.onnx_options import session_options
-from yomiage.tts.phrases import PhrasedVoice, PhraseOptions, pause_after, split_phrases
+from yomiage.tts.phrases import PhrasedVoice, PhraseOptions, pause_after
 from yomiage.tts.shape_stream import shape_stream
 from yomiage.tts.vits_split import DECODER_ONLY, FLOW_AND_DECODER, SplitVits
 
@@ -173,7 +173,7 @@ class PiperVoice(PhrasedVoice):
         if self.split is None:
             yield from super().stream(text)
             return
-        for phrase in split_phrases(text, self.phrase_options):
+        for phrase in self.phrases(text):
             try:
                 feed = self._feed(phrase)
                 if feed is None:
