@@ -184,3 +184,17 @@ def test_the_real_doctor_finishes_with_every_row(capsys):
         assert name in out
     assert code in (0, 1)
     assert ("essentials work" in out) == (code == 0)
+
+
+def test_bf16_row_says_which_precision_kokoro_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yomiage.tts import kokoro_split
+
+    monkeypatch.setattr(doctor, "_version", lambda dist: None)
+    assert "float32" in doctor.check_bf16().detail
+    monkeypatch.setattr(doctor, "_version", lambda dist: "2026.4.1")
+    monkeypatch.setattr(kokoro_split, "bf16_cpu", lambda: True)
+    row = doctor.check_bf16()
+    assert row.ok and "bfloat16" in row.detail
+    monkeypatch.setattr(kokoro_split, "bf16_cpu", lambda: False)
+    row = doctor.check_bf16()
+    assert row.ok is None and "float32" in row.detail
