@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from yomiage.translate import streaming
 from yomiage.translate.cache import CachedTranslator
 from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
 from yomiage.translate.guard import GuardedTranslator
@@ -26,13 +27,16 @@ _TOKENS = st.lists(st.sampled_from(
      "！", "▁", "s", "」", ":", "▁ok", "ファイル", "を", "読み込む", "が"]), max_size=40)
 
 
+@settings(deadline=None)  # the first example loads OpenJTalk's analyser
 @given(_TOKENS)
 def test_pieces_join_to_the_whole_and_end_at_boundaries(tokens: list[str]) -> None:
     pieces = list(stream_pieces(tokens, _decode))
-    assert "".join(pieces) == _decode(tokens)
+    whole = _decode(tokens)
+    assert "".join(pieces) == whole
     for i, piece in enumerate(pieces[:-1]):
+        nxt = whole[len(piece)]  # a soft first cut comes before a new word
         assert piece.rstrip()[-1] in "、。，．；：！？…」』）,;:!?." or (
-            i == 0 and piece[-1] in "はがをにでともへて" and len(piece) >= 6)
+            i == 0 and len(piece) >= 6 and nxt.isalnum() and not "ぁ" <= nxt <= "ゟ")
         assert len(piece.strip()) >= 2
 
 
@@ -43,6 +47,34 @@ def test_a_first_piece_with_no_comma_ends_after_a_particle() -> None:
     # only the first piece is cut softly
     tokens = ["▁はい", "、", "▁設定", "ファイル", "を", "読み込む", "処理", "を", "確認", "。"]
     assert list(stream_pieces(tokens, _decode)) == ["はい、", " 設定ファイルを読み込む処理を確認。"]
+
+
+def test_a_first_piece_may_end_at_an_accent_phrase_boundary() -> None:
+    pytest.importorskip("pyopenjtalk")
+    # no particle from the sixth character on precedes a new word, but 扱えます ends a
+    # phrase; a boundary before hiragana (まず) or at the decoded end is not used
+    tokens = ["▁正しく", "扱え", "ます", "テスト", "は", "すべて", "成功", "。"]
+    consumed: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for tok in tokens:
+            consumed.append(tok)
+            yield tok
+
+    stream = stream_pieces(feed(), _decode)
+    assert next(stream) == "正しく扱えます"
+    assert consumed == tokens[:4]  # テスト had to be decoded first
+    assert "".join(stream) == "テストはすべて成功。"
+    assert list(stream_pieces(["▁必要", "です", "まず", "確認", "。"], _decode)) == \
+        ["必要ですまず", "確認。"]
+
+
+def test_without_the_analyser_first_pieces_end_after_particles(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(streaming, "japanese_analyser", lambda: None)
+    tokens = ["▁正しく", "扱え", "ます", "テスト", "は", "すべて", "成功", "。"]
+    # (the particle rule even takes the て of すべて for one)
+    assert list(stream_pieces(tokens, _decode)) == ["正しく扱えますテストはすべて", "成功。"]
 
 
 def test_first_piece_comes_before_the_decoder_finishes() -> None:

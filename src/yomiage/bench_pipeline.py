@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -289,9 +290,41 @@ def random_model(shape: str, cache_dir: str) -> tuple[Path, Path]:
     return build_model(shape, text, root)
 
 
-def load_bench_engines(cfg: Any, shape: str | None) -> BenchEngines:
+BENCH_VMAP_SIZE = 16000
+"""Random weights: rows of the vocabulary map the engine decodes with. The product maps
+Marian's output to the target language's tokens (``vmap_target``); a random model's
+vocabulary is English-only, so the map keeps this many tokens instead: the translation
+benchmark's assumed size of a Japanese map over a shared en+ja 32k vocabulary."""
+
+
+def bench_vmap_dir(ct2_dir: Path, size: int) -> Path:
+    """A sibling of ``ct2_dir`` (links to its files) whose vocabulary map keeps ``size``
+    tokens, marked as a map into Japanese; the shared model directory is not touched."""
+    from yomiage.translate.tokenizer import read_vocabulary
+    from yomiage.translate.vmap import VMAP_FILE, VMAP_LANG_FILE, vmap_marker
+
+    other = ct2_dir.parent / f"ct2-vmap{size}"
+    other.mkdir(exist_ok=True)
+    for path in ct2_dir.iterdir():
+        link = other / path.name
+        if not path.name.startswith("vmap") and not link.exists():
+            link.symlink_to(path.resolve())
+    keep = read_vocabulary(ct2_dir)[:size]
+    lines = "\t" + " ".join(keep) + "\n"
+    if not (other / VMAP_FILE).is_file() or (other / VMAP_FILE).read_text("utf-8") != lines:
+        tmp = other / f".{VMAP_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(lines, encoding="utf-8")
+        os.replace(tmp, other / VMAP_FILE)
+    (other / VMAP_LANG_FILE).write_text(vmap_marker("ja"))
+    return other
+
+
+def load_bench_engines(cfg: Any, shape: str | None,
+                       vmap_size: int = BENCH_VMAP_SIZE) -> BenchEngines:
     """Translator + voice for the bench: the installed model, or (no model, or ``shape``
-    given) a random-weight model of that real shape with forced output length."""
+    given) a random-weight model of that real shape with forced output length, decoding
+    through a vocabulary map of ``vmap_size`` tokens into Japanese like the product's
+    (0 = the whole vocabulary, as this bench did before 2026-11-25 18:00 UTC)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from yomiage.models import ModelNotAvailable
@@ -308,8 +341,11 @@ def load_bench_engines(cfg: Any, shape: str | None) -> BenchEngines:
         except ModelNotAvailable as exc:
             log.warning("%s; timing a random-weight model of the real shape instead", exc)
             shape = "marian"
+    use_vmap = False
     if shape is not None:
         hf_dir, ct2_dir = random_model(shape, cfg.cache_dir)
+        if vmap_size > 0 and cfg.target_lang == "ja":
+            ct2_dir, use_vmap = bench_vmap_dir(ct2_dir, vmap_size), True
 
     def translator() -> Any:
         if shape is None:
@@ -319,7 +355,7 @@ def load_bench_engines(cfg: Any, shape: str | None) -> BenchEngines:
             ct2_dir, name=f"{shape} (random weights, real shape)", device=cfg.device,
             compute_type=cfg.compute_type, threads=cfg.threads,
             options=DecodeOptions(beam_size=cfg.beam_size, forced_ratio=FORCED_RATIO),
-            pair=(cfg.source_lang, cfg.target_lang))
+            vmap_target="ja" if use_vmap else None, pair=(cfg.source_lang, cfg.target_lang))
         wrapped = StandInTranslator(GuardedTranslator(engine), cfg.target_lang, engine)
         wrapped.describe = engine.describe  # type: ignore[method-assign]
         wrapped.warmup()
@@ -336,6 +372,7 @@ def load_bench_engines(cfg: Any, shape: str | None) -> BenchEngines:
         info["weights"] = "random weights, real shape"
         info["shape"] = shape
         info["forced_ratio"] = FORCED_RATIO
+        info["vmap_rows"] = vmap_size if use_vmap else None
         info["stand_in_text"] = (
             "Japanese of a translation's length, 、 where the English has clause "
             "punctuation; streamed in step with the tokens the engine decodes")

@@ -250,26 +250,38 @@ class Pipeline:
                 # the sound due first gets the cores: wait for the voice's first chunk
                 while not self._may_translate.wait(_POLL) and not self._stop.is_set():
                     pass
-            jobs = [job, *self._take_more()]
-            if len(jobs) == 1 and job.translation is None and self._stream_now():
+            # The sentence the voice needs next goes alone (streamed when the engine can),
+            # so that it never waits for the others; those already queued behind it while
+            # the voice is busy follow as one batch.
+            more = self._take_more()
+            if job.translation is None and self._streams:
                 self._translate_streaming(job)
-                continue
-            todo = [j for j in jobs if j.translation is None and not self._stale(j)]
-            if todo:
-                self._translate(todo)
-            now = time.perf_counter()
-            for j in jobs:
-                if j.timeline.error is not None or self._stale(j):
-                    continue
-                j.timeline.translated_at = j.timeline.translated_at or now
-                j.timeline.translation = j.translation
-                if not self._put(self._translated, j):
-                    break
+            elif not self._deliver([job]):
+                break
+            if more and not self._deliver(more):
+                break
         self._put(self._translated, _DONE)
 
+    def _deliver(self, jobs: list[_Job]) -> bool:
+        """Translate ``jobs`` (one call) unless they have a translation, then hand them to
+        the voice in order; False once the run stops."""
+        todo = [j for j in jobs if j.translation is None and not self._stale(j)]
+        if todo:
+            self._translate(todo)
+        now = time.perf_counter()
+        for j in jobs:
+            if j.timeline.error is not None or self._stale(j):
+                continue
+            j.timeline.translated_at = j.timeline.translated_at or now
+            j.timeline.translation = j.translation
+            if not self._put(self._translated, j):
+                return False
+        return True
+
     def _take_more(self) -> list[_Job]:
-        """While the voice is busy, queued sentences join the next translation as a batch
-        (a whole message often arrives at once; a batch costs far less than one by one)."""
+        """While the voice is busy, the sentences queued behind the one taken are
+        translated after it as one batch (a whole message often arrives at once; a batch
+        costs far less than one by one)."""
         if self.options.translate_batch <= 1 or not self._synth_busy.is_set():
             return []
         more: list[_Job] = []
@@ -313,14 +325,14 @@ class Pipeline:
             if len(todo) > 1:
                 j.timeline.extra["batch"] = len(todo)
 
-    def _stream_now(self) -> bool:
-        """Stream this translation into the voice? Only when the voice waits for it: when
-        it is busy, a whole translation costs no latency and phrases better."""
-        return self._streams and not self._synth_busy.is_set() and self._translated.empty()
-
     def _translate_streaming(self, job: _Job) -> None:
         """Translate one sentence piece by piece, handing each piece to the voice as soon
-        as the decoder has written it. ``translated_at`` is the first piece's time."""
+        as the decoder has written it. ``translated_at`` is the first piece's time.
+
+        The sentence the voice needs next goes this way even while the voice is busy:
+        pieces that arrive before the voice gets to it are spoken together (as a whole
+        translation would be), and the voice can start on the first phrase of a sentence
+        whose end is still being decoded instead of waiting for a whole batch."""
         opts, tl = self.options, job.timeline
         tl.extra["translate_start"] = time.perf_counter()
         tl.extra["streamed"] = True

@@ -18,7 +18,7 @@ from typing import Any
 
 import ctranslate2
 
-from yomiage.translate.streaming import stream_pieces
+from yomiage.translate.streaming import japanese_analyser, stream_pieces
 from yomiage.translate.tokenizer import SpmTokenizer, read_vocabulary
 from yomiage.translate.vmap import ensure_vmap
 
@@ -246,6 +246,8 @@ class CT2Translator:
         """Translate a throwaway sentence so buffers and caches are ready."""
         src, tgt = self.pair
         self.generate([WARMUP_TEXT], src, tgt)
+        if tgt == "ja" and self.streams():
+            japanese_analyser()  # streamed first pieces end at its phrase boundaries
 
     def describe(self) -> dict[str, object]:
         """Engine, model, device, precision and settings, for logs and benchmarks."""

@@ -13,6 +13,7 @@ Joined, the pieces are the whole translation.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -25,10 +26,14 @@ log = logging.getLogger(__name__)
 # Where a piece may end: CJK punctuation anywhere; Latin punctuation once a space follows
 # (so "3.5", "e.g" and "a:b" inside words never cut).
 _CUT = re.compile(r"[、。，．；：！？…」』）]+|[,;:!?.]+(?=\s)")
-# A streamed first piece with no comma yet may end after a particle once it has this
+# A streamed first piece with no comma yet may end before a new word once it has this
 # many characters (about 0.8 s of Japanese speech: enough to cover decoding the next).
 FIRST_SOFT_CHARS = 6
 _JA_PARTICLES = frozenset("はがをにでともへて")
+# Text the Japanese analyser may segment: kana, kanji, the long-vowel mark, 々 (no Latin,
+# digits or spaces, which its normaliser rewrites).
+_JA_TEXT = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u3400-\u9fff々〆ー]+")
+_KANA = re.compile(r"[\u3041-\u30ff]")
 
 
 def stream_pieces(
@@ -40,9 +45,11 @@ def stream_pieces(
     """Yield ``decode(tokens)`` in pieces, each as soon as the tokens so far complete it.
 
     A piece ends at a phrase boundary and holds at least ``min_chars`` non-space
-    characters. The first piece may also end after a Japanese particle that follows at
-    least ``first_soft`` characters and precedes a new word (where the voices may cut a
-    phrase too), so that speech starts before the first comma. The last piece is
+    characters. The first piece may also end, after at least ``first_soft`` characters,
+    where a new word (kanji, katakana or Latin) begins: after a Japanese particle, or at
+    an accent-phrase boundary found by OpenJTalk's analyser when it is installed (where
+    the voices may cut a phrase too), so that speech starts before the first comma. The
+    last piece is
     whatever remains. Joined, the pieces equal ``decode(all tokens)`` whenever the
     decoding of a prefix is a prefix of the whole (true of sentencepiece; otherwise the
     remainder is aligned by length).
@@ -72,14 +79,64 @@ def stream_pieces(
 
 
 def _soft_cut(text: str, start: int) -> int:
-    """The first place from ``start`` characters on that follows a particle and
-    precedes a new word (kanji, katakana or Latin, not hiragana or punctuation); 0 if
-    there is none yet."""
+    """The first place from ``start`` characters on that precedes a new word (kanji,
+    katakana or Latin, not hiragana or punctuation) and follows a particle or ends an
+    accent phrase; 0 if there is none yet."""
+    cuts = [_accent_phrase_cut(text, start)]
     for i in range(start, len(text)):
-        nxt = text[i]
-        if text[i - 1] in _JA_PARTICLES and not "\u3040" <= nxt <= "\u309f" and nxt.isalnum():
-            return i
+        if text[i - 1] in _JA_PARTICLES and _starts_word(text[i]):
+            cuts.append(i)
+            break
+    return min((c for c in cuts if c), default=0)
+
+
+def _starts_word(ch: str) -> bool:
+    return not "\u3040" <= ch <= "\u309f" and ch.isalnum()
+
+
+def _accent_phrase_cut(text: str, start: int) -> int:
+    """The first accent-phrase boundary (OpenJTalk's analyser) at ``start`` characters or
+    later that precedes a new word with at least two characters decoded, within the
+    leading run of Japanese text; 0 if none, or no analyser."""
+    analyse = japanese_analyser()
+    run = _JA_TEXT.match(text, len(text) - len(text.lstrip()))
+    if analyse is None or run is None or run.end() < start + 2 or not _KANA.search(run[0]):
+        return 0
+    try:
+        words = analyse(run[0])
+    except Exception:  # an analyser failure only costs the early cut
+        return 0
+    pos = run.start()
+    for word in words:
+        surface = str(word.get("string", ""))
+        if not text.startswith(surface, pos) or pos >= run.end():
+            return 0  # the analyser rewrote the text: no reliable offsets
+        if (word.get("chain_flag") == 0 and pos >= start and run.end() - pos >= 2
+                and _starts_word(text[pos])):
+            return pos
+        pos += len(surface)
     return 0
+
+
+@functools.cache
+def japanese_analyser() -> Callable[[str], list[dict[str, Any]]] | None:
+    """OpenJTalk's text analyser (words with accent-phrase flags), loaded and warmed
+    once; None when pyopenjtalk is not installed."""
+    try:
+        import pyopenjtalk
+    except ImportError:
+        return None
+
+    def analyse(text: str) -> list[dict[str, Any]]:
+        return [dict(w) for w in pyopenjtalk.run_frontend(text, use_vanilla=True)]
+
+    try:
+        analyse("準備します")
+    except Exception as exc:  # a broken install must not stop translation
+        log.info("OpenJTalk's analyser is unavailable (%s): first pieces cut at particles",
+                 exc)
+        return None
+    return analyse
 
 
 def translate_stream(translator: Any, text: str, src: str, tgt: str) -> Generator[str]:
