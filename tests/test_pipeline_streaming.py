@@ -68,3 +68,20 @@ def test_a_failure_mid_stream_keeps_what_was_spoken_and_the_run_goes_on() -> Non
     assert voice.texts[0] == "GOOD START, "
     assert report.timelines[1].error is None
     assert report.timelines[1].translation == "THE NEXT ONE, FINE."
+
+
+def test_the_sentence_due_next_is_streamed_alone_and_the_rest_batched_behind_it() -> None:
+    translator = StreamingTranslator(piece_delay=0.02)
+    translator.delay = 0.02  # a whole batch costs about one sentence
+    voice = FakeVoice(chunks=2, chunk_s=0.05, delay=0.06)  # busy while the next is decoded
+    texts = ["one, first.", "two, second.", "three, third.", "four, fourth."]
+    report, _ = run(make_sentences(texts), translator=translator, voice=voice)
+    tls = report.timelines
+    # the second sentence was taken while the voice spoke the first: it still streams
+    # alone instead of waiting for a batch with the two behind it
+    assert tls[0].extra.get("streamed") and tls[1].extra.get("streamed")
+    assert "batch" not in tls[1].extra
+    assert translator.batches == [texts[2:]]
+    assert [t.extra.get("batch") for t in tls[2:]] == [2, 2]
+    assert "".join(voice.texts) == "".join(t.upper() for t in texts)  # order kept
+    assert all(is_consistent(t) for t in tls)
