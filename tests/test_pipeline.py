@@ -247,7 +247,8 @@ def test_reader_is_held_back_by_a_bounded_queue_when_writing_files() -> None:
 
     def source() -> Iterator[Sentence]:
         for s in stamped(make_sentences([f"Line {i}." for i in range(40)])):
-            gaps.append(s.seq - len(translator.calls))
+            taken = len(translator.calls) + sum(len(b) for b in translator.batches)
+            gaps.append(s.seq - taken)
             yield s
 
     report, _ = run(source(), translator=translator, max_pending=3, translated_queue=1,

@@ -85,3 +85,15 @@ def test_the_sentence_due_next_is_streamed_alone_and_the_rest_batched_behind_it(
     assert [t.extra.get("batch") for t in tls[2:]] == [2, 2]
     assert "".join(voice.texts) == "".join(t.upper() for t in texts)  # order kept
     assert all(is_consistent(t) for t in tls)
+
+
+def test_without_streaming_the_sentence_due_next_is_still_translated_alone() -> None:
+    translator = StreamingTranslator(piece_delay=0.02)
+    translator.delay = 0.02
+    voice = FakeVoice(chunks=2, chunk_s=0.05, delay=0.06)
+    texts = ["one, first.", "two, second.", "three, third.", "four, fourth."]
+    run(make_sentences(texts), translator=translator, voice=voice,
+        stream_translation=False)
+    assert [c[0] for c in translator.calls] == texts[:2]  # one by one
+    assert translator.batches == [texts[2:]]
+    assert voice.texts == [t.upper() for t in texts]

@@ -98,6 +98,11 @@ class Pipeline:
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
         self._timelines: list[Timeline] = []
         self._streams = options.stream_translation and can_stream(translator)
+        # Engines that can stream (greedy CTranslate2) decode sentences with different
+        # length limits as separate batches anyway: a batch holding the sentence due next
+        # would only make it wait for the others. Engines that batch for real (PyTorch on
+        # a GPU) keep it in the batch.
+        self._head_alone = can_stream(translator)
 
     # ----------------------------------------------------------------- public API
     def run(self, sentences: Iterable[Sentence]) -> RunReport:
@@ -250,12 +255,14 @@ class Pipeline:
                 # the sound due first gets the cores: wait for the voice's first chunk
                 while not self._may_translate.wait(_POLL) and not self._stop.is_set():
                     pass
-            # The sentence the voice needs next goes alone (streamed when the engine can),
-            # so that it never waits for the others; those already queued behind it while
+            # The sentence the voice needs next goes alone (streamed when it may be), so
+            # that it never waits for the others; those already queued behind it while
             # the voice is busy follow as one batch.
             more = self._take_more()
             if job.translation is None and self._streams:
                 self._translate_streaming(job)
+            elif not self._head_alone:
+                more = [job, *more]
             elif not self._deliver([job]):
                 break
             if more and not self._deliver(more):
@@ -274,9 +281,17 @@ class Pipeline:
                 continue
             j.timeline.translated_at = j.timeline.translated_at or now
             j.timeline.translation = j.translation
+            self._handing_over()
             if not self._put(self._translated, j):
                 return False
         return True
+
+    def _handing_over(self) -> None:
+        """A job goes to an idle voice: its first chunk gets the cores from now on, not
+        only once the voice thread has woken up and taken it (else the next translation
+        could start in between)."""
+        if not self._synth_busy.is_set() and self._translated.empty():
+            self._may_translate.clear()
 
     def _take_more(self) -> list[_Job]:
         """While the voice is busy, the sentences queued behind the one taken are
@@ -382,6 +397,7 @@ class Pipeline:
             if job is None:
                 break
             if self._stale(job):
+                self._may_translate.set()  # (cleared when the job was handed over)
                 continue
             tl = job.timeline
             self._may_translate.clear()
