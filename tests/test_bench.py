@@ -97,3 +97,26 @@ def test_pipeline_bench_text_report(fake_bench: bp.BenchEngines,
 def test_summarize_ignores_unspoken() -> None:
     tl = Timeline(seq=0, text="x", read_at=0.0)
     assert summarize([tl])["p50_ms"] is None
+
+
+def test_bench_vmap_dir_restricts_decoding_without_touching_the_model(
+        tiny_models: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    import shutil
+
+    from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
+    from yomiage.translate.tokenizer import read_vocabulary
+
+    ct2 = tmp_path / "marian" / "ct2"
+    shutil.copytree(tiny_models["marian"][1], ct2)
+    before = sorted(p.name for p in ct2.iterdir())
+    vocab = read_vocabulary(ct2)
+    size = len(vocab) // 3
+    mapped = bp.bench_vmap_dir(ct2, size)
+    assert mapped.parent == ct2.parent and sorted(p.name for p in ct2.iterdir()) == before
+    assert bp.bench_vmap_dir(ct2, size) == mapped  # reused
+    engine = CT2Translator(mapped, options=DecodeOptions(forced_ratio=1.3), threads=1,
+                           vmap_target="ja")
+    assert engine.vmap_target == "ja"  # the map is taken as is, not rebuilt
+    allowed = set(vocab[:size])
+    out = engine.generate(["The tests pass now, and the build is faster."], "en", "ja")[0]
+    assert out and set(out) <= allowed
