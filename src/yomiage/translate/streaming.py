@@ -13,12 +13,12 @@ Joined, the pieces are the whole translation.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
+from yomiage.ja_words import accent_phrase_starts, japanese_analyser
 from yomiage.translate.protect import Protected, restore_piece
 
 log = logging.getLogger(__name__)
@@ -102,41 +102,11 @@ def _accent_phrase_cut(text: str, start: int) -> int:
     run = _JA_TEXT.match(text, len(text) - len(text.lstrip()))
     if analyse is None or run is None or run.end() < start + 2 or not _KANA.search(run[0]):
         return 0
-    try:
-        words = analyse(run[0])
-    except Exception:  # an analyser failure only costs the early cut
-        return 0
-    pos = run.start()
-    for word in words:
-        surface = str(word.get("string", ""))
-        if not text.startswith(surface, pos) or pos >= run.end():
-            return 0  # the analyser rewrote the text: no reliable offsets
-        if (word.get("chain_flag") == 0 and pos >= start and run.end() - pos >= 2
-                and _starts_word(text[pos])):
+    for offset in accent_phrase_starts(run[0], analyse):
+        pos = run.start() + offset
+        if pos >= start and run.end() - pos >= 2 and _starts_word(text[pos]):
             return pos
-        pos += len(surface)
     return 0
-
-
-@functools.cache
-def japanese_analyser() -> Callable[[str], list[dict[str, Any]]] | None:
-    """OpenJTalk's text analyser (words with accent-phrase flags), loaded and warmed
-    once; None when pyopenjtalk is not installed."""
-    try:
-        import pyopenjtalk
-    except ImportError:
-        return None
-
-    def analyse(text: str) -> list[dict[str, Any]]:
-        return [dict(w) for w in pyopenjtalk.run_frontend(text, use_vanilla=True)]
-
-    try:
-        analyse("準備します")
-    except Exception as exc:  # a broken install must not stop translation
-        log.info("OpenJTalk's analyser is unavailable (%s): first pieces cut at particles",
-                 exc)
-        return None
-    return analyse
 
 
 def translate_stream(translator: Any, text: str, src: str, tgt: str) -> Generator[str]:

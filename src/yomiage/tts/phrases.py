@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from yomiage.ja_words import accent_phrase_starts
 from yomiage.records import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -167,27 +168,6 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
                 if piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
                     return i
     return max_chars if len(piece) > max_chars else 0
-
-
-def accent_phrase_starts(text: str) -> list[int]:
-    """Offsets in ``text`` where a Japanese accent phrase begins, after the first one
-    (OpenJTalk's analysis; [] without pyopenjtalk or when it rewrote the text's length)."""
-    try:
-        import pyopenjtalk
-    except ImportError:
-        return []
-    try:
-        words = pyopenjtalk.run_frontend(text)
-    except (RuntimeError, ValueError, UnicodeError) as exc:
-        log.debug("no accent phrases for %r: %s", text[:20], exc)
-        return []
-    starts: list[int] = []
-    pos = 0
-    for word in words:
-        if pos > 0 and word.get("chain_flag") != 1:
-            starts.append(pos)
-        pos += len(word.get("string", ""))
-    return starts if pos == len(text) else []
 
 
 def _is_hiragana(ch: str) -> bool:
