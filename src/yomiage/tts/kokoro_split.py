@@ -1,17 +1,18 @@
 """Kokoro cut in three so that its vocoder can run in bfloat16 on CPUs that have it.
 
-Where the time goes (float32 graph, onnxruntime, 2-core Sapphire Rapids): three quarters
-of a phrase is the vocoder's convolution stack (the generator's upsampling and residual
-blocks, 1075 of 2500 nodes). Those convolutions lose nothing audible in bfloat16; the rest
-does: the whole graph in bfloat16 moves phoneme durations by a frame and puts the audio
-5 dB (log-mel) from float32, because the duration predictor and the harmonic source (a
-phase accumulated over every sample) need the mantissa. So the graph is cut at the
-vocoder's inputs and output:
+Where the time goes (float32 graph, onnxruntime, 2-core Sapphire Rapids): most of a
+phrase is convolutions at the frame and sample rates (the decoder's blocks and the
+generator's upsampling and residual blocks, ~1300 of 2500 nodes). Those lose nothing
+audible in bfloat16; the rest does: the whole graph in bfloat16 moves phoneme durations
+by a frame and puts the audio 5 dB (log-mel) from float32, because the duration
+predictor and the harmonic source (a phase accumulated over every sample) need the
+mantissa. So the graph is cut where the decoder starts and where the spectrum comes out:
 
-* **front** (float32, onnxruntime): text encoder, duration/pitch/energy predictors, the
-  decoder's encode/decode blocks and the harmonic source with its STFT;
+* **front** (float32, onnxruntime): text encoder, duration/pitch/energy predictors,
+  alignment, and the harmonic source (a sine from the pitch curve) with its STFT;
 * **vocoder** (bfloat16, OpenVINO, which runs convolutions on AMX / AVX512-BF16): the
-  generator from the decoded features and the source spectrum to ``conv_post``;
+  decoder's encode/decode blocks and the generator, from the aligned text features, the
+  pitch and energy curves and the source spectrum to ``conv_post``;
 * **tail** (float32, onnxruntime): magnitude/phase and the inverse STFT.
 
 The three files are built once from the float32 copy (kokoro_dequant.py) into the cache,
@@ -35,8 +36,9 @@ from yomiage.tts.kokoro_dequant import CAP_INPUT
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "1"
-_GEN = "/decoder/decoder/generator/"
+FORMAT_VERSION = "2"  # 1: the decoder's blocks were in the front
+_DEC = "/decoder/decoder/"
+_GEN = _DEC + "generator/"
 PARTS = ("front", "vocoder", "tail")
 PROBE_TOLERANCE = 1e-3  # max abs sample difference of the float32 split vs the whole graph
 RUNTIME_CACHE = 64  # input lengths whose prepared kernels OpenVINO keeps
@@ -59,10 +61,17 @@ class SplitFiles:
 class Cut:
     """Tensor names where the graph is cut."""
 
-    features: str  # decoded features, the generator's input (1, 512, frames)
-    source: str  # the harmonic source's STFT (1, 22, frames × 60 + 1)
+    aligned: str  # text features aligned to frames, the decoder's input (1, 512, frames)
+    f0: str  # pitch curve (1, 2 × frames)
+    energy: str  # energy curve (1, 2 × frames)
     style: str  # the decoder's half of the style vector (1, 128)
-    spectrum: str  # conv_post's output: log-magnitude and phase (1, 22, frames × 60 + 1)
+    source: str  # the harmonic source's STFT (1, 22, frames × 120 + 1)
+    spectrum: str  # conv_post's output: log-magnitude and phase (1, 22, frames × 120 + 1)
+
+    @property
+    def vocoder_inputs(self) -> list[str]:
+        """What the vocoder part takes, in order."""
+        return [self.aligned, self.f0, self.energy, self.style, self.source]
 
 
 def find_cut(model: Any) -> Cut:
@@ -86,7 +95,11 @@ def find_cut(model: Any) -> Cut:
         users = [n for n in nodes if name in n.input]
         return users[0].output[0] if len(users) == 1 and users[0].op_type == "Squeeze" else name
 
-    first = next((n for n in nodes if n.name == _GEN + "LeakyRelu"), None)
+    by_name = {n.name: n for n in nodes}
+    f0, energy = (by_name.get(_DEC + name) for name in ("Unsqueeze", "Unsqueeze_1"))
+    concat = by_name.get(_DEC + "Concat")  # torch.cat([aligned, F0_conv(f0), N_conv(n)])
+    aligned = {concat.input[0]} if concat is not None and outside(concat.input[0],
+                                                                 "/decoder/") else set()
     noise = [n for n in nodes if n.name.startswith(_GEN + "noise_convs.0")]
     sources = {unwrapped(i) for n in noise for i in n.input if outside(i, _GEN + "noise_convs.0")}
     posts = [n for n in nodes if n.name.startswith(_GEN + "conv_post")]
@@ -94,9 +107,11 @@ def find_cut(model: Any) -> Cut:
                if any(o in m.input and not m.name.startswith(_GEN + "conv_post") for m in nodes)}
     styles = {o for n in nodes if "style" in n.input for o in n.output
               if any(o in m.input and m.name.startswith(_GEN) for m in nodes)}
-    if first is None or len(sources) != 1 or len(spectra) != 1 or len(styles) != 1:
+    if (f0 is None or energy is None or len(aligned) != 1 or len(sources) != 1
+            or len(spectra) != 1 or len(styles) != 1):
         raise SplitUnavailable("Kokoro graph: vocoder boundary not found")
-    return Cut(first.input[0], sources.pop(), styles.pop(), spectra.pop())
+    return Cut(aligned.pop(), f0.input[0], energy.input[0], styles.pop(), sources.pop(),
+               spectra.pop())
 
 
 def split_path(src: Path, out_dir: Path, part: str) -> Path:
@@ -127,15 +142,14 @@ def ensure_split(
     extractor = onnx.utils.Extractor(model)
     try:
         parts = {
-            "front": extractor.extract_model(inputs, [cut.features, cut.source, cut.style]),
-            "vocoder": extractor.extract_model([cut.features, cut.source, cut.style],
-                                               [cut.spectrum]),
+            "front": extractor.extract_model(inputs, cut.vocoder_inputs),
+            "vocoder": extractor.extract_model(cut.vocoder_inputs, [cut.spectrum]),
             "tail": extractor.extract_model([cut.spectrum], outputs),
         }
     except ValueError as exc:  # a name the extractor cannot type
         raise SplitUnavailable(f"Kokoro graph: {exc}") from None
     got = {i.name for i in parts["vocoder"].graph.input}
-    if got != {cut.features, cut.source, cut.style}:
+    if got != set(cut.vocoder_inputs):
         raise SplitUnavailable(f"Kokoro graph: the vocoder needs other inputs too ({got})")
     _type_inputs(parts["vocoder"], cut)
     if probe is not None:
@@ -158,8 +172,9 @@ def _type_inputs(vocoder: Any, cut: Cut) -> None:
     which OpenVINO's importer rejects)."""
     from onnx import TensorProto
 
-    shapes = {cut.features: (1, 512, "frames"), cut.source: (1, 22, "samples"),
-              cut.style: (1, 128)}
+    shapes: dict[str, tuple[int | str, ...]] = {
+        cut.aligned: (1, 512, "frames"), cut.f0: (1, "frames2"), cut.energy: (1, "frames2"),
+        cut.style: (1, 128), cut.source: (1, 22, "samples")}
     for inp in vocoder.graph.input:
         t = inp.type.tensor_type
         t.elem_type = TensorProto.FLOAT
