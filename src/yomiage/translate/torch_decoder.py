@@ -193,12 +193,7 @@ class StaticDecoder(nn.Module):
             x = res + ca.out_proj(a)
             if not self.pre_norm:
                 x = ly.encoder_attn_layer_norm(x)
-            # feed-forward
-            res = x
-            hid = ly.final_layer_norm(x) if self.pre_norm else x
-            x = res + ly.fc2(self.act(ly.fc1(hid)))
-            if not self.pre_norm:
-                x = ly.final_layer_norm(x)
+            x = _feed_forward(ly, x, self.act, self.pre_norm)
         if self.final_norm is not None:
             x = self.final_norm(x)
         logits = F.linear(x.view(bsz, -1), self.out_w, self.out_b)
@@ -206,6 +201,14 @@ class StaticDecoder(nn.Module):
         self.out_buf.index_copy_(1, self.pos, self.next_tok.view(bsz, 1))
         self.tok.copy_(self.next_tok)
         self.pos.add_(1)
+
+
+def _feed_forward(ly: Any, x: torch.Tensor, act: nn.Module, pre_norm: bool) -> torch.Tensor:
+    """One layer's residual feed-forward block, its layer norm before (NLLB, M2M) or
+    after (Marian) it."""
+    hid = ly.final_layer_norm(x) if pre_norm else x
+    x = x + ly.fc2(act(ly.fc1(hid)))
+    return x if pre_norm else ly.final_layer_norm(x)
 
 
 def _activation(name: str) -> nn.Module:
@@ -293,11 +296,7 @@ class StaticEncoder(nn.Module):
             x = res + ly.self_attn.out_proj(a.transpose(1, 2).reshape(bsz, n, self.d_model))
             if not self.pre_norm:
                 x = ly.self_attn_layer_norm(x)
-            res = x
-            hid = ly.final_layer_norm(x) if self.pre_norm else x
-            x = res + ly.fc2(self.act(ly.fc1(hid)))
-            if not self.pre_norm:
-                x = ly.final_layer_norm(x)
+            x = _feed_forward(ly, x, self.act, self.pre_norm)
             if self.clamp is not None:  # as Transformers does in float16 (a no-op if finite)
                 x = x.clamp(-self.clamp, self.clamp)
         if self.final_norm is not None:
