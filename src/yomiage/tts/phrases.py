@@ -184,6 +184,13 @@ def pause_after(phrase: str) -> float:
     return 0.0
 
 
+# Phrase shaping (shape_phrase here, shape_stream for audio that comes in pieces):
+LEAD_S = 0.02  # silence kept before a phrase's first sound
+TAIL_S = 0.04  # silence kept after its last sound
+FADE_S = 0.005  # fade at both ends, where the waveform is cut
+SILENCE_LEVEL = 0.004  # |sample - silence level| above this is sound
+
+
 def fade_ramp(n: int) -> Samples:
     """A raised-cosine fade-in of ``n`` samples, 0 → 1 (reversed, a fade-out)."""
     return (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
@@ -195,10 +202,10 @@ def shape_phrase(
     *,
     pause: float = 0.0,
     gain: float = 1.0,
-    lead: float = 0.02,
-    tail: float = 0.04,
-    fade: float = 0.005,
-    threshold: float = 0.004,
+    lead: float = LEAD_S,
+    tail: float = TAIL_S,
+    fade: float = FADE_S,
+    threshold: float = SILENCE_LEVEL,
 ) -> Samples:
     """Clean one phrase's raw audio so that consecutive phrases join smoothly.
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import numpy.typing as npt
 
-from yomiage.tts.phrases import Samples, fade_ramp
+from yomiage.tts.phrases import FADE_S, LEAD_S, SILENCE_LEVEL, TAIL_S, Samples, fade_ramp
 
 
 def shape_stream(
@@ -26,10 +26,10 @@ def shape_stream(
     count: int = 0,
     pause: float = 0.0,
     gain: float = 1.0,
-    lead: float = 0.02,
-    tail: float = 0.04,
-    fade: float = 0.005,
-    threshold: float = 0.004,
+    lead: float = LEAD_S,
+    tail: float = TAIL_S,
+    fade: float = FADE_S,
+    threshold: float = SILENCE_LEVEL,
 ) -> Iterator[Samples]:
     """Shape one phrase given as consecutive ``pieces``; yield the cleaned audio in order.
 
