@@ -233,7 +233,7 @@ def _bf16_graph(
     except (SplitUnavailable, ImportError, RuntimeError, OSError) as exc:
         if required:
             raise
-        log.warning("Kokoro runs in float32 (the bfloat16 vocoder is unavailable: %s)", exc)
+        log.warning("Kokoro runs without its bfloat16 vocoder (unavailable: %s)", exc)
         return None
 
 
