@@ -67,6 +67,14 @@ def test_float32_parts_reproduce_the_whole_graph(
     assert float(np.max(np.abs(audio - whole))) < 1e-3
 
 
+def test_parts_use_the_fast_forms(model: Path, files: SplitFiles) -> None:
+    """The STFT is a convolution and the vocoder's sines are polynomials (kokoro_rewrites)."""
+    ops = {p: {n.op_type for n in onnx.load(str(p)).graph.node}
+           for p in (model, files.front, files.vocoder)}
+    assert "STFT" not in ops[model] | ops[files.front]
+    assert "Sin" not in ops[files.vocoder] and "Sin" in ops[files.front]  # the source's
+
+
 def test_the_cut_is_built_once(model: Path, cache: Path, files: SplitFiles) -> None:
     stamps = [p.stat().st_mtime_ns for p in (files.front, files.vocoder, files.tail)]
     again = ensure_split(model, cache / "voices")
@@ -85,8 +93,8 @@ def test_bf16_vocoder_sounds_like_float32(
         feed = _feed(frontend, text)
         a, b = whole.run(feed).ravel(), split.run(feed).ravel()
         assert a.size == b.size  # durations come from the float32 front: unchanged
-        # measured 0.96 dB mean on the benchmark phrases; int8 → float32 moved 2.4 dB
-        assert log_mel_distance(a, b) < 2.0
+        # measured 0.85 dB mean on the benchmark phrases; int8 → float32 moved 2.4 dB
+        assert log_mel_distance(a, b) < 1.5
         assert float(np.sqrt(np.mean(b**2))) > 0.02
 
 

@@ -10,6 +10,7 @@ the same arithmetic (outputs within float rounding), ~1.2x faster on the dilated
 convolutions. Needs the ``onnx`` package; callers fall back to the int8 file without it.
 
 ``Pow(x, 2)`` (the Snake activations) becomes ``Mul(x, x)``: the same bits, ~5 % faster.
+The harmonic source's ``STFT`` becomes a strided convolution (kokoro_rewrites.py).
 
 Last, an input ``max_frames`` (1, n) caps each token's predicted duration (25 ms frames).
 Kokoro gives the leading pad ~13 frames and a phrase's final punctuation ~22 frames of
@@ -27,9 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from yomiage.tts.kokoro_rewrites import stft_as_conv
+
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "4"
+FORMAT_VERSION = "5"  # 5: STFT as a convolution (kokoro_rewrites)
 CAP_INPUT = "max_frames"
 
 
@@ -54,6 +57,7 @@ def ensure_dequantized(src: Path, cache_dir: Path) -> Path:
     n_rewritten = dequantize_graph(model)
     n_2d = conv1d_as_2d(model)
     square_pows(model)
+    stft_as_conv(model)
     if not add_duration_cap(model):
         log.warning("Kokoro graph: duration node not found; silence at phrase edges not capped")
     cache_dir.mkdir(parents=True, exist_ok=True)

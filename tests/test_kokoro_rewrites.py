@@ -1,0 +1,88 @@
+"""Graph rewrites for fast CPU kernels give the ops' results (tiny graphs, onnxruntime)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from yomiage.tts.kokoro_rewrites import squared_sin_as_polynomial, stft_as_conv
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def _run(model: Any, **feed: np.ndarray) -> list[np.ndarray]:
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return list(sess.run(None, feed))
+
+
+def _stft_model(signal_dims: list[Any]) -> Any:
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(20) / 20)).astype(np.float32)
+    g = helper.make_graph(
+        [helper.make_node("STFT", ["x", "step", "window", "length"], ["y"], onesided=1)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, signal_dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(5, np.int64), "step"),
+         numpy_helper.from_array(window, "window"),
+         numpy_helper.from_array(np.array(20, np.int64), "length")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("dims", [[1, "n"], [1, "n", 1]])
+def test_stft_as_conv_computes_the_stft(dims: list[Any]) -> None:
+    x = np.random.default_rng(0).standard_normal((1, 2000) + (1,) * (len(dims) - 2))
+    x = x.astype(np.float32)
+    model = _stft_model(dims)
+    (want,) = _run(model, x=x)
+    assert stft_as_conv(model) == 1
+    assert [n.op_type for n in model.graph.node].count("STFT") == 0
+    (got,) = _run(model, x=x)
+    assert got.shape == want.shape == (1, 397, 11, 2)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_stft_as_conv_gives_pytorch_phase_at_dc_and_nyquist() -> None:
+    """Those bins' imaginary parts are +0 (phase +π for a negative real part), not noise."""
+    x = np.random.default_rng(1).standard_normal((1, 4000)).astype(np.float32)
+    model = _stft_model([1, "n"])
+    stft_as_conv(model)
+    (got,) = _run(model, x=x)
+    for k in (0, 10):
+        imag = got[0, :, k, 1]
+        assert np.all(imag > 0) and np.all(imag < 1e-20)
+        assert np.all(np.arctan2(imag, got[0, :, k, 0])[got[0, :, k, 0] < 0] == np.float32(np.pi))
+
+
+def _sin_square_model(extra_user: bool = False) -> Any:
+    nodes = [helper.make_node("Sin", ["x"], ["s"], name="sin"),
+             helper.make_node("Mul", ["s", "s"], ["y"])]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if extra_user:
+        nodes.append(helper.make_node("Neg", ["s"], ["z"]))
+        outputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, None))
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                      [None])], outputs)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-60, 60, width=32), min_size=1, max_size=64))
+def test_squared_sin_polynomial_matches_sin_squared(values: list[float]) -> None:
+    x = np.array(values, np.float32)
+    model = _sin_square_model()
+    assert squared_sin_as_polynomial(model) == 1
+    assert "Sin" not in {n.op_type for n in model.graph.node}
+    (got,) = _run(model, x=x)
+    np.testing.assert_allclose(got, np.sin(x.astype(np.float64)) ** 2, atol=2e-5)
+
+
+def test_a_sine_used_unsquared_is_left_alone() -> None:
+    model = _sin_square_model(extra_user=True)
+    assert squared_sin_as_polynomial(model) == 0
+    assert "Sin" in {n.op_type for n in model.graph.node}
