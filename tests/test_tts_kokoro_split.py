@@ -126,3 +126,13 @@ def test_voice_uses_the_cut_graph_where_it_can(cache: Path, model: Path) -> None
     assert isinstance(voice.graph, kokoro_split.SplitGraph)
     audio = np.concatenate([c.samples for c in voice.stream("はい、設定を確認します。")])
     assert 0.8 < audio.size / 24000 < 4.0
+
+
+def test_an_openvino_without_the_fusion_option_still_runs_the_vocoder(
+    files: SplitFiles, frontend: KokoroFrontend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not kokoro_split.bf16_cpu():
+        pytest.skip("no OpenVINO or no bfloat16 units on this CPU")
+    monkeypatch.setattr(kokoro_split, "FUSE_ELEMENTWISE", {"YOMIAGE_NO_SUCH_OPTION": "1"})
+    audio = kokoro_split.SplitGraph(files).run(_feed(frontend, PHRASE)).ravel()
+    assert audio.size > 24000 * 0.5 and float(np.sqrt(np.mean(audio**2))) > 0.02

@@ -44,6 +44,10 @@ _GEN = _DEC + "generator/"
 PARTS = ("front", "vocoder", "tail")
 PROBE_TOLERANCE = 1e-3  # max abs sample difference of the float32 split vs the whole graph
 RUNTIME_CACHE = 64  # input lengths whose prepared kernels OpenVINO keeps
+# Fuse every elementwise chain (the Snake activations) into one vectorised pass; the
+# default heuristics leave most of them op by op. With the polynomial sines: vocoder RTF
+# 0.097 vs 0.159 without this option (docs/voices.md).
+FUSE_ELEMENTWISE = {"SNIPPETS_MODE": "IGNORE_CALLBACK"}
 
 
 class SplitUnavailable(RuntimeError):
@@ -247,7 +251,7 @@ class SplitGraph:
         self.input_names = [i.name for i in self.front.get_inputs()]
         self._front_out = [o.name for o in self.front.get_outputs()]
         self._tail_in = self.tail.get_inputs()[0].name
-        compiled = ov.Core().compile_model(str(files.vocoder), "CPU", {
+        config = {
             "INFERENCE_PRECISION_HINT": precision,
             "PERFORMANCE_HINT": "LATENCY",
             "NUM_STREAMS": 1,
@@ -259,10 +263,14 @@ class SplitGraph:
             # without bound (1270 MB after 60 sentences; 1010 MB keeping 16 lengths, ~6%
             # slower, as a first run of a length costs ~25% more). 64: at most ~0.3 GB.
             "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE,
-            # Fuse every elementwise chain (the Snake activations) into one vectorised pass;
-            # the default heuristics leave most of them op by op: vocoder 1.8x faster.
-            "SNIPPETS_MODE": "IGNORE_CALLBACK",
-        })
+        }
+        core = ov.Core()
+        try:
+            compiled = core.compile_model(str(files.vocoder), "CPU", config | FUSE_ELEMENTWISE)
+        except RuntimeError as exc:  # an OpenVINO that does not know the (unlisted) option
+            log.info("OpenVINO without %s (%s); Kokoro's vocoder runs unfused",
+                     ", ".join(FUSE_ELEMENTWISE), str(exc).splitlines()[0] if str(exc) else "")
+            compiled = core.compile_model(str(files.vocoder), "CPU", config)
         self._vocoder_in = [p.any_name for p in compiled.inputs]
         self._request = compiled.create_infer_request()
 
