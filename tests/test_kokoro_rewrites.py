@@ -59,23 +59,26 @@ def test_stft_as_conv_gives_pytorch_phase_at_dc_and_nyquist() -> None:
         assert np.all(np.arctan2(imag, got[0, :, k, 0])[got[0, :, k, 0] < 0] == np.float32(np.pi))
 
 
-def _sin_square_model(extra_user: bool = False) -> Any:
+def _sin_square_model(extra_user: bool = False, square: str = "Mul") -> Any:
     nodes = [helper.make_node("Sin", ["x"], ["s"], name="sin"),
-             helper.make_node("Mul", ["s", "s"], ["y"])]
+             helper.make_node("Mul", ["s", "s"], ["y"]) if square == "Mul"
+             else helper.make_node("Pow", ["s", "two"], ["y"])]
     outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
     if extra_user:
         nodes.append(helper.make_node("Neg", ["s"], ["z"]))
         outputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, None))
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                                      [None])], outputs)
+                                                                      [None])], outputs,
+                          [numpy_helper.from_array(np.array(2.0, np.float32), "two")])
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-60, 60, width=32), min_size=1, max_size=64))
-def test_squared_sin_polynomial_matches_sin_squared(values: list[float]) -> None:
+@given(st.lists(st.floats(-60, 60, width=32), min_size=1, max_size=64),
+       st.sampled_from(["Mul", "Pow"]))
+def test_squared_sin_polynomial_matches_sin_squared(values: list[float], square: str) -> None:
     x = np.array(values, np.float32)
-    model = _sin_square_model()
+    model = _sin_square_model(square=square)
     assert squared_sin_as_polynomial(model) == 1
     assert "Sin" not in {n.op_type for n in model.graph.node}
     (got,) = _run(model, x=x)

@@ -39,10 +39,7 @@ def stft_as_conv(model: Any) -> int:
     from onnx import helper, numpy_helper
 
     g = model.graph
-    consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    consts.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t)
-                   for n in g.node if n.op_type == "Constant" and n.attribute
-                   and n.attribute[0].name == "value"})
+    consts = _constants(g)
     nodes: list[Any] = []
     count = 0
     for n in g.node:
@@ -83,16 +80,36 @@ def stft_as_conv(model: Any) -> int:
     return count
 
 
+def _constants(graph: Any) -> dict[str, Any]:
+    """The graph's initializers and ``Constant`` outputs as numpy arrays, by name."""
+    from onnx import numpy_helper
+
+    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    consts.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t)
+                   for n in graph.node if n.op_type == "Constant" and n.attribute
+                   and n.attribute[0].name == "value"})
+    return consts
+
+
 def squared_sin_as_polynomial(model: Any) -> int:
-    """Replace each ``Sin`` whose only users square it (``Mul(s, s)``) by a range-reduced
-    polynomial that has the same square. Returns how many were replaced."""
+    """Replace each ``Sin`` whose only users square it (``Mul(s, s)`` or ``Pow(s, 2)``) by
+    a range-reduced polynomial that has the same square. Returns how many were replaced."""
     from onnx import helper, numpy_helper
 
     g = model.graph
+    consts = _constants(g)
     users: dict[str, list[Any]] = {}
     for n in g.node:
         for i in n.input:
             users.setdefault(i, []).append(n)
+
+    def squares(user: Any, s: str) -> bool:
+        if user.op_type == "Mul":
+            return list(user.input) == [s, s]
+        exponent = consts.get(user.input[1]) if user.op_type == "Pow" else None
+        return (user.input[0] == s and exponent is not None and exponent.size == 1
+                and float(exponent.reshape(-1)[0]) == 2.0)
+
     nodes: list[Any] = []
 
     def op(kind: str, a: str, b: str, out: str) -> str:
@@ -102,8 +119,7 @@ def squared_sin_as_polynomial(model: Any) -> int:
     count = 0
     for n in g.node:
         out = n.output[0] if n.op_type == "Sin" else ""
-        if not out or not users.get(out) or not all(
-                u.op_type == "Mul" and list(u.input) == [out, out] for u in users[out]):
+        if not out or not users.get(out) or not all(squares(u, out) for u in users[out]):
             nodes.append(n)
             continue
         y, p = n.input[0], n.name + "/poly/"
