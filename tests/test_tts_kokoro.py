@@ -132,6 +132,8 @@ def test_hub_kokoro_layout_loads_through_the_model_manager(tmp_path, frontend) -
     assert best_voice_name(cfg, "en") == "kokoro:af_heart"
     voice = load_voice(cfg, "en")
     assert voice.name == "kokoro:af_heart" and voice.language == "en"
+    # the prepared float32 copy (duration caps, fast ops), as for the shipped Japanese model
+    assert "max_frames" in voice.graph.input_names  # type: ignore[attr-defined]
     chunks = list(voice.stream("Hello, the tests passed."))
     audio = np.concatenate([c.samples for c in chunks])
     assert chunks and 0.8 < len(audio) / 24000 < 4.0

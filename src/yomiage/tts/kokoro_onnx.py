@@ -139,13 +139,14 @@ class KokoroOnnxVoice(PhrasedVoice):
         return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
 
 
-def package_model_file(cfg: Config, precision: str = "auto") -> Path:
-    """The ONNX file to run for the package-shipped Japanese model.
+def package_model_file(cfg: Config, precision: str = "auto", src: Path | None = None) -> Path:
+    """The ONNX file to run for the package-shipped Japanese model (or for ``src``).
 
-    ``precision``: "int8" = the shipped file as is; "fp32" = the dequantized copy (built
-    once in ``<cache_dir>/voices``); "auto" = fp32 when the ``onnx`` package is there.
+    ``precision``: "int8" = the file as is; "fp32" = the prepared float32 copy
+    (kokoro_dequant.py: dequantized, duration caps, fast forms of its ops; built once in
+    ``<cache_dir>/voices``); "auto" = that copy when the ``onnx`` package is there.
     """
-    src = package_model()
+    src = src or package_model()
     if precision == "int8":
         return src
     from yomiage.tts.kokoro_dequant import ensure_dequantized
@@ -155,8 +156,8 @@ def package_model_file(cfg: Config, precision: str = "auto") -> Path:
     except ImportError:
         if precision == "fp32":
             raise
-        log.warning("the onnx package is missing, so Kokoro runs its slower int8 model; "
-                    "pip install onnx for the float32 copy")
+        log.warning("the onnx package is missing, so Kokoro runs its slower %s model; "
+                    "pip install onnx for the prepared float32 copy", src.name)
         return src
 
 
@@ -203,10 +204,22 @@ def load_kokoro(
         folder = hub_model_dir(cfg, download=not cfg.offline)
         frontend = KokoroFrontend.from_dir(folder, lang)
         model = hub_onnx_file(folder)
+        if precision != "int8":
+            model = _prepared_hub_file(cfg, model)
     graph = None if precision in ("fp32", "int8") else _bf16_graph(cfg, model, frontend, voice,
                                                                     required=precision == "bf16")
     return KokoroOnnxVoice(model, frontend, voice, speed=cfg.speed, volume=cfg.volume,
                            threads=cfg.threads, graph=graph)
+
+
+def _prepared_hub_file(cfg: Config, model: Path) -> Path:
+    """The hub model's prepared float32 copy, or the file itself where it cannot be built
+    (no ``onnx`` package, another export's layout) — one warning, and it still speaks."""
+    try:
+        return package_model_file(cfg, "fp32", model)
+    except Exception as exc:  # any failure here leaves the file usable as is
+        log.warning("Kokoro runs %s as is (its prepared copy failed: %s)", model.name, exc)
+        return model
 
 
 def _bf16_graph(
