@@ -8,6 +8,7 @@ timelines' consistency; an interrupted run leaves a valid WAV; `yomiage demo` wo
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import struct
@@ -166,11 +167,15 @@ def test_interrupted_run_leaves_a_valid_wav(tiny_models: dict[str, tuple[Path, P
 
 
 def test_demo_writes_a_wav_and_says_what_it_used(tmp_path: Path) -> None:
-    wav = tmp_path / "demo.wav"
-    proc = subprocess.run([sys.executable, "-m", "yomiage.cli", "demo", "--out", str(wav)],
+    wav, timeline = tmp_path / "demo.wav", tmp_path / "demo.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "yomiage.cli", "demo", "--out", str(wav),
+                           "--timeline", str(timeline)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "demo:" in proc.stderr and "voice:" in proc.stderr
+    assert "at an agent's pace" in proc.stderr
+    read_at = [json.loads(line)["read_at"] for line in timeline.read_text().splitlines()]
+    assert max(read_at) - min(read_at) > 5.0  # the session arrived over seconds, not at once
     assert "spoken" in proc.stderr and "first audio" in proc.stderr
     audio, rate = sf.read(str(wav), dtype="float32")
     assert len(audio) / rate > 10  # a dozen sentences

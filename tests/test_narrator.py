@@ -60,7 +60,7 @@ def test_demo_without_audio_device_writes_a_wav(tmp_path: Path, fake_engines: En
         return real_open(out, rate, volume)
 
     monkeypatch.setattr(audio, "open_sink", no_speakers)
-    assert narrator.run_demo(Config(), quiet=True) == 0
+    assert narrator.run_demo(Config(), quiet=True, paced=False) == 0
     with wave.open(str(tmp_path / narrator.DEMO_FALLBACK_WAV)) as w:
         assert w.getnframes() > 0
 
@@ -113,7 +113,7 @@ def test_degraded_run_speaks_untranslated_text(tmp_path: Path,
     engines = Engines(PassthroughTranslator(), voice, 0.1, "en", ["degraded"])
     monkeypatch.setattr(narrator, "load_engines", lambda cfg, degrade=False: engines)
     cfg = replace(Config(), out=str(tmp_path / "d.wav"))
-    assert narrator.run_demo(cfg, quiet=True) == 0
+    assert narrator.run_demo(cfg, quiet=True, paced=False) == 0
     assert voice.texts[0] == ("I'll look at the failing test first.")
 
 

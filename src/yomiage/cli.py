@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
 
     p = sub.add_parser("demo", help="narrate the bundled sample session")
+    p.add_argument("--fast", dest="paced", action="store_false",
+                   help="read the whole session at once instead of at an agent's pace")
     _add_policy_flags(p)
     _add_speech_flags(p)
     _add_output_flags(p)
@@ -199,7 +201,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     if cmd == "demo":
         from yomiage.narrator import run_demo
 
-        return run_demo(cfg, quiet=args.quiet)
+        return run_demo(cfg, quiet=args.quiet, paced=args.paced)
     if cmd == "bench":
         from yomiage.bench import run_bench
 

@@ -262,14 +262,16 @@ def sample_session_path() -> Any:
     return resources.files("yomiage") / "data" / "sample_session.ndjson"
 
 
-def run_demo(cfg: Config, quiet: bool) -> int:
+def run_demo(cfg: Config, quiet: bool, *, paced: bool = True) -> int:
     """`yomiage demo`: narrate the bundled session with whatever is installed.
 
     Only installed models are used (no download). Without a translation model the
     original English is spoken (and the fetch command is named); without an audio device
-    the speech goes to ``yomiage-demo.wav`` in the current directory.
+    the speech goes to ``yomiage-demo.wav`` in the current directory. ``paced``: the
+    session's lines arrive at the pace an agent wrote them (~10 s), so the latencies in
+    the report are a live listener's; otherwise all at once.
     """
-    from yomiage.events import read_lines
+    from yomiage.replay import replay
 
     try:  # installed models only: a demo never starts a large download
         engines = load_engines(replace(cfg, offline=True), degrade=True)
@@ -281,8 +283,11 @@ def run_demo(cfg: Config, quiet: bool) -> int:
         for note in engines.notes:
             sys.stderr.write(f"yomiage: {note}\n")
         where = "the speakers" if out is None else out
+        pace = "at an agent's pace" if paced else "all at once"
         sys.stderr.write(f"yomiage: demo: {engines.summary_line()}; output: {where} "
-                         f"(models ready in {engines.load_s:.1f} s)\n")
-    with sample_session_path().open("rb") as stream, sink:
-        report = narrate_lines(read_lines(stream), cfg, engines, sink, live=False)
+                         f"(models ready in {engines.load_s:.1f} s); the session "
+                         f"arrives {pace}\n")
+    lines = sample_session_path().read_bytes().splitlines()
+    with sink:
+        report = narrate_lines(replay(lines, realtime=paced), cfg, engines, sink, live=False)
     return finish_report(report, cfg, engines, quiet)
