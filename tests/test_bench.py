@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import yomiage.bench_pipeline as bp
+import yomiage.replay as replay
 from test_pipeline import FakeTranslator, FakeVoice
 from yomiage.bench import run_bench, summarize
 from yomiage.config import Config
@@ -37,7 +38,7 @@ def fake_bench(monkeypatch: pytest.MonkeyPatch) -> bp.BenchEngines:
 
 def test_schedule_paces_text_and_tools() -> None:
     lines = dict(bp.corpus_lines())["sample_session.ndjson"]
-    offsets = bp.schedule(lines)
+    offsets = replay.schedule(lines)
     assert offsets == sorted(offsets) and len(offsets) == len(lines)
     # a few seconds of streamed text plus 1.5 s per tool result
     assert 5.0 < offsets[-1] < 30.0
@@ -46,7 +47,7 @@ def test_schedule_paces_text_and_tools() -> None:
 def test_realtime_replay_stamps_scheduled_arrival() -> None:
     lines = [b'{"type":"system"}'] * 3
     started = time.perf_counter()
-    raws = list(bp.replay(lines, realtime=True))
+    raws = list(replay.replay(lines, realtime=True))
     assert time.perf_counter() - started >= 0.025
     assert [r.line_no for r in raws] == [1, 2, 3]
     assert raws[0].read_at < raws[1].read_at < raws[2].read_at
