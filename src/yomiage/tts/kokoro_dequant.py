@@ -32,7 +32,7 @@ from yomiage.tts.kokoro_rewrites import stft_as_conv
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "5"  # 5: STFT as a convolution (kokoro_rewrites)
+FORMAT_VERSION = "6"  # 5: STFT as a convolution (kokoro_rewrites); 6: without its leftovers
 CAP_INPUT = "max_frames"
 
 
@@ -52,7 +52,9 @@ def ensure_dequantized(src: Path, cache_dir: Path) -> Path:
         return out
     import onnx
 
-    log.info("building a float32 copy of %s (once) in %s", src.name, cache_dir)
+    # a notice, not a problem: the first run is ~10 s slower and says why
+    log.warning("preparing Kokoro's %s for this machine (once, a few seconds; %s)",
+                src.name, cache_dir)
     model = onnx.load(str(src))
     n_rewritten = dequantize_graph(model)
     n_2d = conv1d_as_2d(model)

@@ -41,6 +41,7 @@ def stft_as_conv(model: Any) -> int:
     g = model.graph
     consts = _constants(g)
     nodes: list[Any] = []
+    replaced: set[str] = set()
     count = 0
     for n in g.node:
         attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
@@ -75,8 +76,13 @@ def stft_as_conv(model: Any) -> int:
             helper.make_node("Transpose", [p + "parts"], [n.output[0]], perm=[0, 3, 2, 1]),
         ]
         count += 1
+        replaced.update(n.input[1:])
     del g.node[:]
     g.node.extend(nodes)
+    used = {i for n in g.node for i in n.input}
+    keep = [i for i in g.initializer if i.name in used or i.name not in replaced]
+    del g.initializer[:]
+    g.initializer.extend(keep)  # the STFT's window and sizes, now unused
     return count
 
 
