@@ -79,6 +79,7 @@ def test_pipeline_bench_json_with_baseline(fake_bench: bp.BenchEngines,
                 "engines", "models", "device", "options", "hardware", "date"):
         assert key in res, key
     assert res["sentences"] >= 20 and res["mode"] == "fast"
+    assert res["skipped_sentences"] == 0 and res["max_lag_s"] is None  # never skips
     assert res["p50_ms"] <= res["p95_ms"] <= res["max_ms"]
     assert res["stages"]["translate"]["p50_ms"] >= 1.5  # the fake sleeps 2 ms
     assert 0 < res["rtf"] < 1
@@ -121,3 +122,19 @@ def test_bench_vmap_dir_restricts_decoding_without_touching_the_model(
     allowed = set(vocab[:size])
     out = engine.generate(["The tests pass now, and the build is faster."], "en", "ja")[0]
     assert out and set(out) <= allowed
+
+
+def test_live_mode_skips_what_falls_behind_and_says_how_much() -> None:
+    """`--live`: realtime replay on a clocked sink with lag control, as on speakers."""
+    text = " ".join(f"Step {n} of the plan is done and checked." for n in range(1, 11))
+    line = json.dumps({"type": "assistant", "message": {
+        "role": "assistant", "content": [{"type": "text", "text": text}]}}).encode()
+    voice = FakeVoice(chunks=1, chunk_s=0.4, delay=0.001)
+    eng = bp.BenchEngines(FakeTranslator(delay=0.001), voice, 0.0,
+                          {"engine": "fake", "model": "fake", "device": "cpu"})
+    cfg = Config(voice="fake", max_lag=1.0)
+    live = bp.run_overlapped(cfg, eng, True, [[line]], live=True)
+    skipped = [tl for tl in live.timelines if tl.skipped]
+    spoken = [tl for tl in live.timelines if tl.first_audio_at is not None]
+    assert len(live.timelines) >= 10 and skipped and spoken
+    assert len(spoken) + len(skipped) <= len(live.timelines)

@@ -109,7 +109,9 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     from yomiage.translate.ct2_engine import available_cores
 
     eng = load_bench_engines(cfg, args.shape)
-    mode = "realtime" if args.realtime else "fast"
+    live = bool(getattr(args, "live", False))
+    realtime = args.realtime or live
+    mode = "live" if live else "realtime" if realtime else "fast"
     old_tr: Any = None
     skipped = ""
     if args.baseline and eng.hf_dir is None:
@@ -125,12 +127,14 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     # Designs alternate session by session, so both meet the same machine noise.
     for _ in range(max(1, args.repeat)):
         for _, lines in corpus_lines():
-            run_overlapped(cfg, eng, args.realtime, [lines], into=new)
+            run_overlapped(cfg, eng, realtime, [lines], into=new, live=live)
             if old_tr is not None:
-                run_sequential(cfg, eng, old_tr, args.realtime, [lines], into=old)
+                run_sequential(cfg, eng, old_tr, realtime, [lines], into=old)
     result: dict[str, Any] = summarize(new.timelines)
     result.update({
         "stage": "pipeline", "mode": mode, "repeat": max(1, args.repeat),
+        "skipped_sentences": sum(tl.skipped for tl in new.timelines),
+        "max_lag_s": cfg.max_lag if live else None,
         "rtf": round(new.busy_s / new.audio_s, 3) if new.audio_s else None,
         "audio_s": round(new.audio_s, 2), "wall_s": round(new.wall_s, 2),
         "load_s": round(eng.load_s, 3),
@@ -179,7 +183,9 @@ def format_pipeline(res: dict[str, Any]) -> str:
         f"  translation: {res['translator'].get('engine')} {res['models']['translation']} "
         f"on {res['device']} [{res['weights']}]; voice: {res['models']['voice']}",
         f"  first audio: P50 {ms(res['p50_ms'])}  P95 {ms(res['p95_ms'])}  "
-        f"max {ms(res['max_ms'])}",
+        f"max {ms(res['max_ms'])}"
+        + (f"; {res.get('skipped_sentences', 0)} sentences skipped (max lag "
+           f"{res['max_lag_s']} s)" if res.get("max_lag_s") is not None else ""),
         "  stages (P50 / P95): " + ", ".join(
             f"{k} {ms(v['p50_ms'])}/{ms(v['p95_ms'])}" for k, v in res["stages"].items()
             if v["p50_ms"] is not None),

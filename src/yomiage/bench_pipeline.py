@@ -317,13 +317,14 @@ def load_bench_engines(cfg: Any, shape: str | None,
     return BenchEngines(tr, voice, load_s, info, hf_dir)
 
 
-def _timed_pipeline(cfg: Any, eng: BenchEngines, lines: list[bytes], realtime: bool) -> Any:
+def _timed_pipeline(cfg: Any, eng: BenchEngines, lines: list[bytes], realtime: bool,
+                    live: bool = False) -> Any:
     from yomiage.audio import open_sink
     from yomiage.pipeline import Pipeline, PipelineOptions, sentences_from_lines
     from yomiage.textflow import TextFlow
 
     sink = open_sink("timing" if realtime else "null", eng.voice.sample_rate)
-    pipe = Pipeline(PipelineOptions.from_config(cfg, live=False), eng.translator, eng.voice,
+    pipe = Pipeline(PipelineOptions.from_config(cfg, live=live), eng.translator, eng.voice,
                     sink)
     gate = None if realtime else pipe.wait_idle
     with sink:
@@ -333,14 +334,15 @@ def _timed_pipeline(cfg: Any, eng: BenchEngines, lines: list[bytes], realtime: b
 
 def run_overlapped(cfg: Any, eng: BenchEngines, realtime: bool,
                    sessions: Sequence[list[bytes]] | None = None,
-                   into: DesignRun | None = None) -> DesignRun:
+                   into: DesignRun | None = None, live: bool = False) -> DesignRun:
     """The current design over ``sessions`` (default: the corpus), added to ``into``.
 
-    Lag control is off: every sentence counts.
+    Lag control is off (every sentence counts) unless ``live`` (with ``realtime``: a
+    listener at the speakers, the oldest speech skipped beyond ``cfg.max_lag``).
     """
     run = into or DesignRun("overlapped")
     for lines in sessions if sessions is not None else [ln for _, ln in corpus_lines()]:
-        report = _timed_pipeline(cfg, eng, lines, realtime)
+        report = _timed_pipeline(cfg, eng, lines, realtime, live and realtime)
         run.timelines += report.timelines
         run.wall_s += report.wall_s
     _totals(run)

@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run the old sequential design and print the ratio")
     p.add_argument("--realtime", action="store_true",
                    help="replay sessions at their original pace instead of as fast as possible")
+    p.add_argument("--live", action="store_true",
+                   help="like --realtime, with lag control on as on speakers (--max-lag)")
+    p.add_argument("--max-lag", type=float, metavar="SECONDS",
+                   help="with --live: skip the oldest speech beyond this lag")
     p.add_argument("--repeat", type=int, default=0, metavar="N", help="sentences/iterations")
     p.add_argument("--shape", metavar="NAME",
                    help="model shape for random-weight timing: marian, nllb-600m, m2m-418m")
