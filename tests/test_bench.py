@@ -18,7 +18,7 @@ from yomiage.records import Timeline
 
 
 def _args(**kw: object) -> argparse.Namespace:
-    base = dict(stage="pipeline", json=True, plot=None, baseline=False, realtime=False,
+    base = dict(stage="pipeline", json=True, plot=None, baseline=False, realtime=False, live=False,
                 repeat=0, shape=None, input=None)
     base.update(kw)
     return argparse.Namespace(**base)

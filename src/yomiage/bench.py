@@ -109,7 +109,7 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     from yomiage.translate.ct2_engine import available_cores
 
     eng = load_bench_engines(cfg, args.shape)
-    live = bool(getattr(args, "live", False))
+    live = bool(args.live)
     realtime = args.realtime or live
     mode = "live" if live else "realtime" if realtime else "fast"
     old_tr: Any = None

@@ -22,6 +22,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Analyser = Callable[[str], list[dict[str, Any]]]
+# Particles after which a phrase may end when a new word follows (before OpenJTalk's cuts,
+# or without it).
+JA_PARTICLES = frozenset("はがをにでともへて")
 
 
 @functools.cache

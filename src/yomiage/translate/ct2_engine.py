@@ -18,7 +18,8 @@ from typing import Any
 
 import ctranslate2
 
-from yomiage.translate.streaming import japanese_analyser, stream_pieces
+from yomiage.ja_words import japanese_analyser
+from yomiage.translate.streaming import stream_pieces
 from yomiage.translate.tokenizer import SpmTokenizer, read_vocabulary
 from yomiage.translate.vmap import ensure_vmap
 

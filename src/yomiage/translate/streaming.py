@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
-from yomiage.ja_words import accent_phrase_starts, japanese_analyser
+from yomiage.ja_words import JA_PARTICLES, accent_phrase_starts, japanese_analyser
 from yomiage.translate.protect import Protected, restore_piece
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,6 @@ _CUT = re.compile(r"[、。，．；：！？…」』）]+|[,;:!?.]+(?=\s)")
 # A streamed first piece with no comma yet may end before a new word once it has this
 # many characters (about 0.8 s of Japanese speech: enough to cover decoding the next).
 FIRST_SOFT_CHARS = 6
-_JA_PARTICLES = frozenset("はがをにでともへて")
 # Text the Japanese analyser may segment: kana, kanji, the long-vowel mark, 々 (no Latin,
 # digits or spaces, which its normaliser rewrites).
 _JA_TEXT = re.compile(r"[\u3041-\u309f\u30a0-\u30ff\u3400-\u9fff々〆ー]+")
@@ -84,7 +83,7 @@ def _soft_cut(text: str, start: int) -> int:
     accent phrase; 0 if there is none yet."""
     cuts = [_accent_phrase_cut(text, start)]
     for i in range(start, len(text)):
-        if text[i - 1] in _JA_PARTICLES and _starts_word(text[i]):
+        if text[i - 1] in JA_PARTICLES and _starts_word(text[i]):
             cuts.append(i)
             break
     return min((c for c in cuts if c), default=0)

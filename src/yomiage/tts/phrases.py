@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from yomiage.ja_words import accent_phrase_starts
+from yomiage.ja_words import JA_PARTICLES, accent_phrase_starts
 from yomiage.records import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,6 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 _BOUNDARY = re.compile(r"[、。，．；：！？…」』）\n]+|[,;:!?.]+(?=\s|$)|\s[-–—]\s")
 _SENTENCE_END = set("。．！？!?.…")
 _CLAUSE_END = set("、，,;；:：」』）-–—")
-# Japanese particles after which a too-long first phrase may be cut (when a new word follows).
-_JA_SOFT = set("はがをにでともへて")
 GAP_MARGIN = 1.0  # a later phrase may take as long to make as the phrases before it play
 
 
@@ -156,7 +154,7 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
                 return pos + 1
             pos = piece.rfind(" ", min_chars, pos)
         for i in range(min(end, len(piece) - 1), min_chars - 1, -1):
-            if piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
+            if piece[i - 1] in JA_PARTICLES and not _is_hiragana(piece[i]):
                 return i
         if accents is None:
             accents = accent_phrase_starts(piece) if is_cjk(piece) else []
@@ -165,7 +163,7 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
             return fits[-1]
         if end == limit:
             for i in range(limit + 1, min(max_chars, len(piece) - 1) + 1):
-                if piece[i - 1] in _JA_SOFT and not _is_hiragana(piece[i]):
+                if piece[i - 1] in JA_PARTICLES and not _is_hiragana(piece[i]):
                     return i
     return max_chars if len(piece) > max_chars else 0
 
