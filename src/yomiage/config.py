@@ -34,7 +34,7 @@ class Config:
     target_lang: str = "ja"
     """Language the listener hears (ISO 639-1)."""
     translator: str = "auto"
-    """Translation engine: auto, ctranslate2, torch or none."""
+    """Translation engine: auto, ctranslate2, openvino (CPU), torch (CUDA) or none."""
     translation_model: str = "auto"
     """Model name from `yomiage models list`, a local directory, or auto (per pair)."""
     device: str = "auto"
@@ -198,7 +198,7 @@ def load_config(
 def validate(cfg: Config) -> None:
     """Raise ValueError naming the bad value and the valid ones."""
     choices = {
-        "translator": {"auto", "ctranslate2", "torch", "none"},
+        "translator": {"auto", "ctranslate2", "openvino", "torch", "none"},
         "device": {"auto", "cpu", "cuda"},
         "tools": {"none", "brief"},
         "compute_type": {"auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",

@@ -105,7 +105,62 @@ def pick_compute_type(device: str, wanted: str) -> str:
     return next(ct for ct in order if ct in supported)
 
 
-class CT2Translator:
+class TokenEngine:
+    """What the token-level engines share: limits, whole and streamed translations, the
+    warm-up. Subclasses set ``tokenizer``, ``options`` and ``pair`` and implement
+    ``generate`` (token strings per text) and ``stream_tokens`` (one text, as decoded)."""
+
+    tokenizer: SpmTokenizer
+    options: DecodeOptions
+    pair: tuple[str, str]
+
+    def generate(self, texts: Sequence[str], src: str, tgt: str) -> list[list[str]]:
+        raise NotImplementedError
+
+    def stream_tokens(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        raise NotImplementedError
+
+    def _limits(self, n_in: int) -> dict[str, Any]:
+        opts = self.options
+        if opts.forced_ratio is not None:
+            n_out = max(1, round(n_in * opts.forced_ratio))
+            return {"min_decoding_length": n_out, "max_decoding_length": n_out}
+        return {"max_decoding_length": math.ceil(n_in * opts.max_ratio) + opts.max_extra}
+
+    def translate(self, text: str, src: str, tgt: str) -> str:
+        """Translate one sentence (no passthrough or protection here: see guard.py)."""
+        if src == tgt or not text.strip():
+            return text
+        return self.tokenizer.decode(self.generate([text], src, tgt)[0])
+
+    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
+        """Translate one sentence, yielding pieces that end at phrase boundaries as soon as
+        the greedy decoder has written them (joined: :meth:`translate`'s result). With
+        beam search the translation comes whole, as one piece."""
+        if src == tgt or not text.strip() or not self.streams():
+            yield self.translate(text, src, tgt)
+            return
+        yield from stream_pieces(self.stream_tokens(text, src, tgt), self.tokenizer.decode)
+
+    def streams(self) -> bool:
+        """True when translations stream (greedy decoding)."""
+        return self.options.beam_size <= 1
+
+    def translate_batch(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        """Translate several sentences in one call, in order."""
+        if src == tgt or not texts:
+            return list(texts)
+        return [self.tokenizer.decode(toks) for toks in self.generate(texts, src, tgt)]
+
+    def warmup(self) -> None:
+        """Translate a throwaway sentence so buffers and caches are ready."""
+        src, tgt = self.pair
+        self.generate([WARMUP_TEXT], src, tgt)
+        if tgt == "ja" and self.streams():
+            japanese_analyser()  # streamed first pieces end at its phrase boundaries
+
+
+class CT2Translator(TokenEngine):
     """A Translator over one converted CTranslate2 model directory.
 
     ``pair`` is the (src, tgt) the warm-up uses; ``vmap_target`` builds and uses a
@@ -174,13 +229,6 @@ class CT2Translator:
             raise GpuUnavailable(str(exc)) from exc
 
 
-    def _limits(self, n_in: int) -> dict[str, Any]:
-        opts = self.options
-        if opts.forced_ratio is not None:
-            n_out = max(1, round(n_in * opts.forced_ratio))
-            return {"min_decoding_length": n_out, "max_decoding_length": n_out}
-        return {"max_decoding_length": math.ceil(n_in * opts.max_ratio) + opts.max_extra}
-
     def generate(self, texts: Sequence[str], src: str, tgt: str) -> list[list[str]]:
         """Output token strings for each text (language tokens included), in order.
 
@@ -207,21 +255,6 @@ class CT2Translator:
                 out[i] = result.hypotheses[0]
         return out
 
-    def translate(self, text: str, src: str, tgt: str) -> str:
-        """Translate one sentence (no passthrough or protection here: see guard.py)."""
-        if src == tgt or not text.strip():
-            return text
-        return self.tokenizer.decode(self.generate([text], src, tgt)[0])
-
-    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
-        """Translate one sentence, yielding pieces that end at phrase boundaries as soon as
-        the greedy decoder has written them (joined: :meth:`translate`'s result). With
-        beam search the translation comes whole, as one piece."""
-        if src == tgt or not text.strip() or not self.streams():
-            yield self.translate(text, src, tgt)
-            return
-        yield from stream_pieces(self.stream_tokens(text, src, tgt), self.tokenizer.decode)
-
     def stream_tokens(self, text: str, src: str, tgt: str) -> Iterator[str]:
         """The output tokens of one greedy translation, each as soon as it is decoded
         (closing the iterator stops the decoder)."""
@@ -232,23 +265,6 @@ class CT2Translator:
         steps = self._model.generate_tokens(
             source, target_prefix=prefix, use_vmap=self.vmap_target == tgt, **limits)
         return (step.token for step in steps)
-
-    def streams(self) -> bool:
-        """True when translations stream (greedy decoding)."""
-        return self.options.beam_size <= 1
-
-    def translate_batch(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
-        """Translate several sentences in one call, in order."""
-        if src == tgt or not texts:
-            return list(texts)
-        return [self.tokenizer.decode(toks) for toks in self.generate(texts, src, tgt)]
-
-    def warmup(self) -> None:
-        """Translate a throwaway sentence so buffers and caches are ready."""
-        src, tgt = self.pair
-        self.generate([WARMUP_TEXT], src, tgt)
-        if tgt == "ja" and self.streams():
-            japanese_analyser()  # streamed first pieces end at its phrase boundaries
 
     def describe(self) -> dict[str, object]:
         """Engine, model, device, precision and settings, for logs and benchmarks."""

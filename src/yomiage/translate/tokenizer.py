@@ -27,15 +27,29 @@ _MARIAN_TARGET_TOKENS = {"zh": (">>cmn_Hans<<", ">>zho<<"), "ja": (">>jpn<<",),
                          "pt": (">>por<<",), "ar": (">>arb<<", ">>ara<<")}
 
 
-def read_vocabulary(model_dir: Path) -> list[str]:
-    """The target vocabulary of a converted model, in id order."""
-    for name in VOCAB_FILES:
+def _read_tokens(model_dir: Path, names: tuple[str, ...]) -> list[str] | None:
+    for name in names:
         path = model_dir / name
         if path.is_file():
             if name.endswith(".json"):
                 return list(json.loads(path.read_text(encoding="utf-8")))
             return path.read_text(encoding="utf-8").splitlines()
-    raise FileNotFoundError(f"{model_dir} has no vocabulary file ({', '.join(VOCAB_FILES)})")
+    return None
+
+
+def read_vocabulary(model_dir: Path) -> list[str]:
+    """The target vocabulary of a converted model, in id order."""
+    tokens = _read_tokens(model_dir, VOCAB_FILES)
+    if tokens is None:
+        raise FileNotFoundError(f"{model_dir} has no vocabulary file ({', '.join(VOCAB_FILES)})")
+    return tokens
+
+
+def read_source_vocabulary(model_dir: Path) -> list[str]:
+    """The source vocabulary of a converted model, in id order (the shared one if the
+    model has no separate source vocabulary)."""
+    tokens = _read_tokens(model_dir, ("source_vocabulary.json", "source_vocabulary.txt"))
+    return tokens if tokens is not None else read_vocabulary(model_dir)
 
 
 def detect_family(model_dir: Path, vocabulary: list[str] | None = None) -> str:
