@@ -122,6 +122,14 @@ def test_bench_vmap_dir_restricts_decoding_without_touching_the_model(
     allowed = set(vocab[:size])
     out = engine.generate(["The tests pass now, and the build is faster."], "en", "ja")[0]
     assert out and set(out) <= allowed
+    pytest.importorskip("openvino")
+    from yomiage.translate.ov_engine import OVTranslator
+
+    ov_engine = OVTranslator(mapped, options=DecodeOptions(forced_ratio=1.3), threads=1,
+                             extra_slots=0)
+    assert len(ov_engine.output_ids("ja")) == size  # the same map, read as is
+    out = ov_engine.generate(["The tests pass now, and the build is faster."], "en", "ja")[0]
+    assert out and set(out) <= allowed
 
 
 def test_live_mode_skips_what_falls_behind_and_says_how_much() -> None:

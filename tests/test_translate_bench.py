@@ -42,6 +42,9 @@ def test_bound_uses_read_bandwidth_of_the_variants_thread_count() -> None:
     assert band["two"]["best_step_over_bound"] == \
         pytest.approx(20 / band["two"]["bound_ms"], 0.01)
     assert band["copy_gb_s_best"] == 30.0
+    assert band["one"]["copy_bound_ms"] == pytest.approx(nbytes / 30e9 * 1e3, abs=1e-3)
+    assert band["one"]["step_over_copy_bound"] == \
+        pytest.approx(30 / band["one"]["copy_bound_ms"], 0.01)
 
 
 @pytest.mark.slow
@@ -52,7 +55,7 @@ def test_bench_runs_on_a_tiny_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                              threads=2, vmap_sizes=[40])
     assert result["label"] == "random weights, real shape"
     variants = ("ctranslate2", "ctranslate2_vmap", "ctranslate2_vmap_1_thread",
-                "ctranslate2_vmap40")
+                "ctranslate2_vmap40", "openvino_vmap_2_threads", "openvino_vmap_1_thread")
     for key in variants:
         assert result[key]["sentences"] == 3 and result[key]["p50_ms"] > 0
         assert result[f"speedup_{key}"]["p50_ratio"] > 0
@@ -63,4 +66,7 @@ def test_bench_runs_on_a_tiny_shape(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result["bandwidth"]["ctranslate2_vmap40"]["weight_bytes_per_step"] < \
         result["bandwidth"]["ctranslate2"]["weight_bytes_per_step"]
     assert result["transformers"]["sentences"] == 2
+    assert result["openvino_vmap_1_thread"]["threads"] == 1
+    assert result["openvino_vmap_2_threads"]["output_rows"] == \
+        result["ctranslate2_vmap"]["output_rows"]
     assert (tmp_path / "bench-models" / "tiny-nllb" / "ct2" / "model.bin").is_file()

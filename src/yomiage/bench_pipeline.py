@@ -267,7 +267,7 @@ def load_bench_engines(cfg: Any, shape: str | None,
 
     from yomiage.models import ModelNotAvailable
     from yomiage.narrator import _load_voice
-    from yomiage.translate import describe, load_translator
+    from yomiage.translate import describe, load_translator, prefers_openvino
     from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
     from yomiage.translate.guard import GuardedTranslator
 
@@ -289,11 +289,21 @@ def load_bench_engines(cfg: Any, shape: str | None,
         if shape is None:
             installed.warmup()
             return installed
-        engine = CT2Translator(
-            ct2_dir, name=f"{shape} (random weights, real shape)", device=cfg.device,
-            compute_type=cfg.compute_type, threads=cfg.threads,
-            options=DecodeOptions(beam_size=cfg.beam_size, forced_ratio=FORCED_RATIO),
-            vmap_target="ja" if use_vmap else None, pair=(cfg.source_lang, cfg.target_lang))
+        name = f"{shape} (random weights, real shape)"
+        pair = (cfg.source_lang, cfg.target_lang)
+        engine: Any
+        if cfg.device != "cuda" and prefers_openvino(cfg):
+            from yomiage.translate.ov_engine import OVTranslator
+
+            engine = OVTranslator(ct2_dir, name=name, threads=cfg.threads, pair=pair,
+                                  options=DecodeOptions(forced_ratio=FORCED_RATIO,
+                                                        use_vmap=use_vmap))
+        else:
+            engine = CT2Translator(
+                ct2_dir, name=name, device=cfg.device, compute_type=cfg.compute_type,
+                threads=cfg.threads,
+                options=DecodeOptions(beam_size=cfg.beam_size, forced_ratio=FORCED_RATIO),
+                vmap_target="ja" if use_vmap else None, pair=pair)
         wrapped = StandInTranslator(GuardedTranslator(engine), cfg.target_lang, engine)
         wrapped.describe = engine.describe  # type: ignore[method-assign]
         wrapped.warmup()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from yomiage.translate.tokenizer import read_vocabulary
 from yomiage.translate.vmap import VMAP_FILE, VMAP_LANG_FILE, vmap_marker
 
 if TYPE_CHECKING:
-    from yomiage.translate.ct2_engine import CT2Translator
+    from yomiage.translate.ct2_engine import TokenEngine
 
 log = logging.getLogger(__name__)
 
@@ -116,16 +117,22 @@ def _summary(times: list[float], n_out: list[int], words: list[int]) -> dict[str
     return out
 
 
-def make_engine(ct2: Path, device: str, threads: int, vmap: bool) -> CT2Translator:
-    """Our engine with forced output length, with or without the vocabulary map."""
+def make_engine(ct2: Path, device: str, threads: int, vmap: bool,
+                kind: str = "ctranslate2") -> TokenEngine:
+    """One of our engines (``kind``: ctranslate2 or openvino) with forced output length,
+    with or without the vocabulary map."""
     from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
 
+    options = DecodeOptions(forced_ratio=RATIO, use_vmap=vmap)
+    if kind == "openvino":
+        from yomiage.translate.ov_engine import OVTranslator
+
+        return OVTranslator(ct2, name=ct2.parent.name, threads=threads, options=options)
     return CT2Translator(ct2, name=ct2.parent.name, device=device, threads=threads,
-                         options=DecodeOptions(forced_ratio=RATIO, use_vmap=vmap),
-                         vmap_target="ja" if vmap else None)
+                         options=options, vmap_target="ja" if vmap else None)
 
 
-def time_ct2(engine: CT2Translator, text: str) -> tuple[float, int]:
+def time_ct2(engine: TokenEngine, text: str) -> tuple[float, int]:
     """Seconds for one sentence (tokenize, translate, no detokenize) and output tokens."""
     started = time.perf_counter()
     tokens = engine.generate([text], "en", "ja")[0]
@@ -133,7 +140,7 @@ def time_ct2(engine: CT2Translator, text: str) -> tuple[float, int]:
     return elapsed, len(tokens) - (0 if engine.family == "marian" else 1)
 
 
-def direct_step(engine: CT2Translator, text: str, repeats: int = 3, short: int = 4,
+def direct_step(engine: TokenEngine, text: str, repeats: int = 3, short: int = 4,
                 long: int = 36) -> dict[str, float]:
     """Milliseconds per decoder step: the same sentence forced to ``long`` and to ``short``
     output tokens, alternately; (long - short) / (long - short tokens), by median and best."""
@@ -226,33 +233,42 @@ def _vmap_copy(ct2: Path, size: int) -> Path:
     return other
 
 
-def _variants(ct2: Path, family: str, threads: int, cores: int,
-              vmap_sizes: Sequence[int]) -> list[tuple[str, Path, int, bool]]:
+def _variants(ct2: Path, family: str, threads: int, cores: int, vmap_sizes: Sequence[int],
+              openvino: bool = False) -> list[tuple[str, Path, int, bool]]:
     """(name, model dir, threads, vmap?) of each engine variant timed.
 
     The shipped settings (``threads``) with and without the vocabulary map, the map at the
-    other thread count (1, or 2 when ``threads`` is 1 and there are two cores), and one
-    variant per extra vmap size asked for.
+    other thread count (1, or 2 when ``threads`` is 1 and there are two cores), one
+    variant per extra vmap size asked for, and with ``openvino`` the OpenVINO engine
+    with the map at both thread counts (names start with ``openvino``).
     """
     out = [("ctranslate2", ct2, threads, False), ("ctranslate2_vmap", ct2, threads, True)]
     other = 1 if threads > 1 else min(2, cores)
+    counts = [threads] if other == threads else [threads, other]
     if other != threads:
-        out.append((f"ctranslate2_vmap_{other}_thread{'s' if other > 1 else ''}",
-                    ct2, other, True))
+        out.append((f"ctranslate2_vmap_{_threads(other)}", ct2, other, True))
     for size in vmap_sizes:
         if size != VMAP_SIZE[family]:
             out.append((f"ctranslate2_vmap{size}", _vmap_copy(ct2, size), threads, True))
+    if openvino:
+        out += [(f"openvino_vmap_{_threads(t)}", ct2, t, True) for t in counts]
     return out
+
+
+def _threads(n: int) -> str:
+    return f"{n}_thread{'s' if n > 1 else ''}"
 
 
 def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool = True,
                     *, threads: int = 0, baseline_n: int = 20,
-                    vmap_sizes: Sequence[int] = (), baseline_threads: int = 0) -> dict[str, Any]:
+                    vmap_sizes: Sequence[int] = (), baseline_threads: int = 0,
+                    openvino: bool = True) -> dict[str, Any]:
     """Run the benchmark for one model shape; returns a JSON-ready dict of figures.
 
     ``n`` ≤ 0 means every bench sentence; ``device`` may be auto, cpu or cuda;
     ``vmap_sizes`` adds a variant per vocabulary-map size (the real size is unknown here);
-    the Transformers baseline gets ``baseline_threads`` (0: every core).
+    the Transformers baseline gets ``baseline_threads`` (0: every core); ``openvino``
+    adds the OpenVINO engine's variants on the CPU (when OpenVINO is installed).
     """
     quiet_openmp()
     cfg = load_config({})
@@ -274,8 +290,10 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
         "load_average": _load_average(),
     }
     _write_bench_vmap(ct2, VMAP_SIZE[spec.family])
-    variants = _variants(ct2, spec.family, threads, cores, vmap_sizes)
-    engines = {name: make_engine(path, device, t, vmap)
+    openvino = openvino and device == "cpu" and importlib.util.find_spec("openvino") is not None
+    variants = _variants(ct2, spec.family, threads, cores, vmap_sizes, openvino=openvino)
+    engines = {name: make_engine(path, device, t, vmap,
+                                 "openvino" if name.startswith("openvino") else "ctranslate2")
                for name, path, t, vmap in variants}
     cold = {name: time_ct2(e, sentences[0])[0] for name, e in engines.items()}
     for engine in engines.values():
@@ -369,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--baseline-threads", type=int, default=0,
                         help="threads for the Transformers baseline (default: every core)")
+    parser.add_argument("--no-openvino", dest="openvino", action="store_false",
+                        help="leave out the OpenVINO engine's variants")
     parser.add_argument("--vmap-sizes", default="",
                         help="extra vocabulary-map sizes to time, comma-separated")
     args = parser.parse_args(argv)
@@ -376,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     result = bench_translate(args.shape, args.device, args.n, args.baseline,
                              threads=args.threads, baseline_n=args.baseline_n,
                              vmap_sizes=[int(x) for x in args.vmap_sizes.split(",") if x.strip()],
-                             baseline_threads=args.baseline_threads)
+                             baseline_threads=args.baseline_threads, openvino=args.openvino)
     json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
     print()
     return 0

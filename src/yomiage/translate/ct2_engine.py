@@ -107,12 +107,17 @@ def pick_compute_type(device: str, wanted: str) -> str:
 
 class TokenEngine:
     """What the token-level engines share: limits, whole and streamed translations, the
-    warm-up. Subclasses set ``tokenizer``, ``options`` and ``pair`` and implement
-    ``generate`` (token strings per text) and ``stream_tokens`` (one text, as decoded)."""
+    warm-up. Subclasses set ``tokenizer``, ``family``, ``options`` and ``pair`` and
+    implement ``generate`` (token strings per text), ``stream_tokens`` (one text, as
+    decoded) and ``describe``."""
 
     tokenizer: SpmTokenizer
+    family: str
     options: DecodeOptions
     pair: tuple[str, str]
+
+    def describe(self) -> dict[str, object]:
+        raise NotImplementedError
 
     def generate(self, texts: Sequence[str], src: str, tgt: str) -> list[list[str]]:
         raise NotImplementedError

@@ -36,7 +36,7 @@ class Variable:
 
 
 class Ct2Weights:
-    """The variables of one ``model.bin``, read lazily from a read-only memory map.
+    """The variables of one ``model.bin``, read lazily from a private memory map.
 
     Arrays returned by :meth:`array` are views of the map (no copy): keep this object alive
     while they are in use.
@@ -45,7 +45,9 @@ class Ct2Weights:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         with open(self.path, "rb") as handle:
-            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            # copy-on-write: arrays are writable views (OpenVINO shares only writable
+            # buffers) while the pages stay the file's until something writes to them
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
         self.version, self.spec, self.revision, self.variables, self.aliases = _index(self._map)
 
     def _resolve(self, name: str) -> str:
@@ -58,7 +60,8 @@ class Ct2Weights:
         return self._resolve(name) in self.variables
 
     def array(self, name: str) -> np.ndarray:
-        """The variable ``name`` (aliases followed) as a read-only array of its stored dtype."""
+        """The variable ``name`` (aliases followed) as an array of its stored dtype (a view
+        of the map: writing to it changes this process's copy only)."""
         var = self.variables.get(self._resolve(name))
         if var is None:
             raise KeyError(f"{self.path}: no variable {name!r}")

@@ -109,6 +109,7 @@ class OVTranslator(TokenEngine):
         self.threads = threads or default_threads()
         self.pair = pair
         self.extra_slots = extra_slots
+        self.activation_group = activation_group
         config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
         self.target_vocab = read_vocabulary(self.model_dir)
         self._target_index = {t: i for i, t in enumerate(self.target_vocab)}
@@ -269,7 +270,9 @@ class OVTranslator(TokenEngine):
         rows = {tgt: len(ids) for tgt, (_, ids) in self._steps.items()}
         return {
             "engine": "openvino", "openvino": ov.get_version(), "model": self.name,
-            "family": self.family, "device": "cpu", "compute_type": "int8 weights, f32",
+            "family": self.family, "device": "cpu",
+            "compute_type": "int8" if self.activation_group else "int8 weights, float32",
+            "activation_group": self.activation_group,
             "threads": self.threads, "beam_size": 1, "output_rows": rows,
             "load_s": round(self.load_seconds, 3),
             "warmup_s": round(self.warmup_seconds, 3),

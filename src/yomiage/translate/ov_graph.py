@@ -78,8 +78,10 @@ class _Ops:
         self.ops, self.w, self.arch = ops, w, arch
 
     def const(self, value: np.ndarray | np.generic) -> Any:
+        """A constant over ``value``'s memory (weights stay in the model file's map)."""
         arr = np.asarray(value)
-        return self.ops.constant(arr if arr.flags.c_contiguous else arr.copy())
+        arr = arr if arr.flags.c_contiguous else arr.copy()
+        return self.ops.constant(arr, shared_memory=arr.size >= 4096)
 
     def int8_matmul(self, x: Any, rows: np.ndarray, mult: np.ndarray,
                     bias: np.ndarray | None = None) -> Any:
