@@ -126,6 +126,41 @@ def test_reader_matches_the_checkpoint(tiny_models: Models) -> None:
     assert weights.scalar("decoder/no_such_flag", 7.0) == 7.0
 
 
+def test_overlong_source_is_cut_not_fatal(tiny_models: Models,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    engine = OVTranslator(tiny_models["m2m"][1], threads=1)
+    positions = len(engine._source_embed.positions)
+    text = " ".join(["configuration"] * (positions + 40))
+    with caplog.at_level("WARNING"):
+        out = engine.generate([text], "en", "ja")[0]
+    assert 0 < len(out) <= len(engine._target_embed.positions)
+    assert any("cut to the model's" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("quantization", ["float16", "bfloat16", "float32"])
+def test_float_checkpoints_are_read_and_quantized_here(tmp_path: Path,
+                                                       quantization: str) -> None:
+    """Models converted without int8 (hub conversions are often float16) load: the
+    reader decodes the stored type and quantizes rows itself."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    from tiny_models import build_tiny
+    from yomiage.translate.convert import convert_checkpoint
+
+    hf, _ = build_tiny("nllb", tmp_path / "nllb")
+    ct2 = convert_checkpoint(hf, tmp_path / quantization, quantization)
+    weights = Ct2Weights(ct2 / "model.bin")
+    want = AutoModelForSeq2SeqLM.from_pretrained(str(hf)).state_dict()[
+        "model.decoder.layers.0.fc1.weight"].numpy()
+    assert weights.variables["decoder/layer_0/ffn/linear_0/weight"].dtype == quantization
+    got = weights.array("decoder/layer_0/ffn/linear_0/weight").astype(np.float32)
+    assert got.shape == want.shape
+    tolerance = {"float16": 1e-3, "bfloat16": 8e-3, "float32": 0.0}[quantization]
+    assert np.allclose(got, want, rtol=tolerance, atol=1e-6)
+    engine = OVTranslator(ct2, threads=1)
+    assert engine.translate("The tests pass now.", "en", "ja").strip()
+
+
 def test_quantize_rows_round_trip() -> None:
     rng = np.random.default_rng(0)
     weight = rng.normal(size=(16, 40)).astype(np.float32)

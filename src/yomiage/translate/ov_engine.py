@@ -202,8 +202,15 @@ class OVTranslator(TokenEngine):
                    min_len: int = 0) -> Iterator[int]:
         """Greedy output ids after the decoder start: ``prefix`` forced first; at most
         ``max_len`` ids (prefix included); EOS ends it (not yielded) once ``min_len``
-        ids are out. Closing the iterator stops decoding."""
+        ids are out. Closing the iterator stops decoding. A source longer than the model's
+        positions is cut (its last token, EOS, kept), with a warning."""
         src_ids = [self._source_index.get(t, self.unk) for t in source]
+        limit = len(self._source_embed.positions)
+        if len(src_ids) > limit:
+            log.warning("source of %d tokens cut to the model's %d positions",
+                        len(src_ids), limit)
+            src_ids = [*src_ids[: limit - 1], src_ids[-1]]
+        max_len = min(max_len, len(self._target_embed.positions))
         with self._lock:
             request, id_map = self._step(tgt)
             restricted = len(id_map) < self.arch.vocab_rows
