@@ -97,11 +97,23 @@ def test_missing_espeak_is_reported_with_the_install_command(monkeypatch):
 def test_translation_check(tmp_path):
     (off,) = check_translation(Config(translator="none"))
     assert off.ok is None
-    (missing,) = check_translation(Config(cache_dir=str(tmp_path)))
+    engine, missing = check_translation(Config(cache_dir=str(tmp_path), threads=1))
+    assert engine.detail.startswith("CTranslate2, 1 thread")
     assert missing.ok is False and missing.essential
     assert "yomiage models fetch" in missing.fix
-    (local,) = check_translation(Config(translation_model=str(tmp_path)))
+    _, local = check_translation(Config(translation_model=str(tmp_path)))
     assert local.ok is True
+
+
+def test_translation_check_names_the_cpu_engine(monkeypatch):
+    import yomiage.doctor as doctor
+
+    assert "OpenVINO takes over" in doctor.cpu_engine_row(Config(threads=1)).detail
+    assert doctor.cpu_engine_row(Config(translator="ctranslate2", threads=4)).detail == \
+        "CTranslate2, 4 threads"
+    monkeypatch.setattr(doctor, "_version", lambda dist: None)
+    row = doctor.cpu_engine_row(Config(translator="openvino"))
+    assert row.ok is False and "pip install openvino" in row.fix
 
 
 def test_voices_table_lists_the_registry_and_filters_by_language(capsys):

@@ -75,7 +75,7 @@ def test_copied_source_tokens_extend_the_map(tiny_models: Models) -> None:
     engine = OVTranslator(ct2, threads=1, activation_group=0)
     _, id_map = engine._step("ja")
     source = engine.tokenizer.encode("Let me check the CI runner.", "en", "ja")
-    rows, bias, ids = engine._extra(engine._target_ids(source, "ja"), id_map, restricted=True)
+    rows, bias, ids = engine._extra(engine._target_ids(source), id_map, restricted=True)
     assert len(ids) and not set(ids.tolist()) & set(id_map.tolist())
     assert {engine.target_vocab[i] for i in ids.tolist()} <= set(source)
     assert rows.shape == (len(ids), engine.arch.d_model) and np.all(bias == 0)

@@ -170,23 +170,41 @@ def check_translation(cfg: Config) -> list[Check]:
     from yomiage.translate import model_name
 
     pair = f"{cfg.source_lang}→{cfg.target_lang}"
+    rows = [cpu_engine_row(cfg)]
     try:
         name = model_name(cfg)
     except (ValueError, LookupError) as exc:
-        return [Check(f"translation {pair}", False, str(exc),
+        return [*rows, Check(f"translation {pair}", False, str(exc),
                       "pick a model from `yomiage models list` with --model", essential=True)]
     if Path(name).expanduser().is_dir():
-        return [Check(f"translation {pair}", True, f"local model {name}")]
+        return [*rows, Check(f"translation {pair}", True, f"local model {name}")]
     try:
         spec = get_spec(name)
     except ValueError as exc:
-        return [Check(f"translation {pair}", False, str(exc),
+        return [*rows, Check(f"translation {pair}", False, str(exc),
                       "see `yomiage models list`", essential=True)]
     where = installed_dir(spec, cfg)
     if where is None:
-        return [Check(f"translation {pair}", False, f"{name} is not downloaded",
+        return [*rows, Check(f"translation {pair}", False, f"{name} is not downloaded",
                       f"`{fetch_command(name)}` (while online)", essential=True)]
-    return [Check(f"translation {pair}", True, f"{name} ({spec.licence}) in {where}")]
+    return [*rows, Check(f"translation {pair}", True, f"{name} ({spec.licence}) in {where}")]
+
+
+def cpu_engine_row(cfg: Config) -> Check:
+    """Which engine translates on the CPU, with how many threads."""
+    from yomiage.translate import prefers_openvino
+    from yomiage.translate.ct2_engine import default_threads
+
+    threads = cfg.threads or default_threads()
+    plural = "s" if threads > 1 else ""
+    if prefers_openvino(cfg):
+        if _version("openvino") is None:
+            return Check("translation engine (CPU)", False, "translator=openvino, but "
+                         "OpenVINO is not installed", "pip install openvino")
+        return Check("translation engine (CPU)", None, f"OpenVINO, {threads} thread{plural}")
+    why = " (OpenVINO takes over from 2 threads: config threads)" \
+        if cfg.translator == "auto" and threads < 2 else ""
+    return Check("translation engine (CPU)", None, f"CTranslate2, {threads} thread{plural}{why}")
 
 
 def check_models(cfg: Config) -> list[Check]:

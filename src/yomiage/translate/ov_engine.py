@@ -194,7 +194,7 @@ class OVTranslator(TokenEngine):
             else np.zeros(len(idx), np.float32)
         return rows, bias.astype(np.float32), idx
 
-    def _target_ids(self, source: list[str], tgt: str) -> list[int]:
+    def _target_ids(self, source: list[str]) -> list[int]:
         """The source tokens as target-vocabulary ids (for copying)."""
         return [self._target_index[t] for t in source if t in self._target_index]
 
@@ -214,7 +214,7 @@ class OVTranslator(TokenEngine):
         with self._lock:
             request, id_map = self._step(tgt)
             restricted = len(id_map) < self.arch.vocab_rows
-            extra_w, extra_b, extra_ids = self._extra(self._target_ids(source, tgt), id_map,
+            extra_w, extra_b, extra_ids = self._extra(self._target_ids(source), id_map,
                                                       restricted)
             full_map = np.concatenate([id_map, extra_ids])
             self._encoder_request.infer({"x": self._source_embed(src_ids)})
