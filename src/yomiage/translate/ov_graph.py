@@ -91,9 +91,13 @@ class _Ops:
         out = ops.matmul(x, weight, False, True)
         return out if bias is None else ops.add(out, self.const(bias.astype(np.float32)))
 
-    def linear(self, x: Any, name: str) -> Any:
+    def linear(self, x: Any, name: str, scale: float = 1.0) -> Any:
+        """``name``'s layer on ``x``, its output times ``scale`` (folded into the weights)."""
         rows, mult = self.w.int8_rows(name)
         bias = self.w.array(f"{name}/bias") if f"{name}/bias" in self.w else None
+        if scale != 1.0:
+            mult = mult * np.float32(scale)
+            bias = None if bias is None else bias * np.float32(scale)
         return self.int8_matmul(x, rows, mult, bias)
 
     def norm(self, x: Any, name: str) -> Any:
@@ -155,8 +159,9 @@ class _Ops:
 
 
 def build_encoder(w: Ct2Weights, arch: Architecture) -> Any:
-    """ov.Model: ``x`` [1, S, d] (embedded source) → ``cross_k_i``, ``cross_v_i``
-    [1, H, S, dh] for each decoder layer i."""
+    """ov.Model: ``x`` [1, S, d] (embedded source) → ``cross_k_i`` [1, H, dh, S] (keys,
+    transposed for the step's product) and ``cross_v_i`` [1, H, S, dh] for each decoder
+    layer i."""
     import openvino as ov
 
     g = _Ops(w, arch)
@@ -179,8 +184,8 @@ def build_encoder(w: Ct2Weights, arch: Architecture) -> Any:
     results = []
     for i in range(arch.decoder_layers):
         k, v = g.split(g.linear(memory, f"decoder/layer_{i}/attention/linear_1"), 2)
-        for kind, part in (("k", k), ("v", v)):
-            node = g.heads(part)
+        keys = ops.transpose(g.heads(k), g.const(np.array([0, 1, 3, 2])))  # [1, H, dh, S]
+        for kind, node in (("k", keys), ("v", g.heads(v))):
             node.get_output_tensor(0).set_names({f"cross_{kind}_{i}"})
             results.append(ops.result(node))
     return ov.Model(results, [x_in], "encoder")
@@ -210,9 +215,9 @@ def build_step(w: Ct2Weights, arch: Architecture, vocab_ids: Sequence[int] | Non
     for i in range(arch.decoder_layers):
         base = f"decoder/layer_{i}"
         cross = {}
-        for kind in ("k", "v"):
-            cross[kind] = ops.parameter([1, heads, -1, dh], np.float32, name=f"cross_{kind}_{i}")
-            params.append(cross[kind])
+        cross["k"] = ops.parameter([1, heads, dh, -1], np.float32, name=f"cross_k_{i}")
+        cross["v"] = ops.parameter([1, heads, -1, dh], np.float32, name=f"cross_v_{i}")
+        params += [cross["k"], cross["v"]]
 
         def self_attn(h: Any, i: int = i, base: str = base) -> Any:
             q, k, v = (g.one_token_heads(p)
@@ -235,8 +240,12 @@ def build_step(w: Ct2Weights, arch: Architecture, vocab_ids: Sequence[int] | Non
             return g.linear(g.one_token_merge(out), f"{base}/self_attention/linear_1")
 
         def cross_attn(h: Any, base: str = base, cross: dict[str, Any] = cross) -> Any:
-            q = g.one_token_heads(g.linear(h, f"{base}/attention/linear_0"))
-            out = ops.scaled_dot_product_attention(q, cross["k"], cross["v"], causal=False)
+            # one query: plain products over keys the encoder stored transposed, the
+            # 1/sqrt(dh) folded into the query's weights (the plugin does not fuse this
+            # attention; as SDPA it added a transpose and a scaling per layer)
+            q = g.one_token_heads(g.linear(h, f"{base}/attention/linear_0", dh ** -0.5))
+            weights = ops.softmax(ops.matmul(q, cross["k"], False, False), -1)
+            out = ops.matmul(weights, cross["v"], False, False)
             return g.linear(g.one_token_merge(out), f"{base}/attention/linear_2")
 
         x = g.sublayer(x, f"{base}/self_attention", self_attn)
