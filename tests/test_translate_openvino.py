@@ -53,6 +53,30 @@ def test_same_tokens_as_ctranslate2(tiny_models: Models, family: str,
         assert engine.translate(text, "en", "ja") == reference.translate(text, "en", "ja")
 
 
+def test_opus_mt_settings_match_ctranslate2(tmp_path: Path, tiny_models: Models) -> None:
+    """Real OPUS-MT checkpoints use swish and scaled embeddings (the tiny Marian has GELU
+    and no scale): the same model with those settings still gives CTranslate2's tokens."""
+    import shutil
+
+    from transformers import MarianMTModel
+
+    from yomiage.translate.convert import convert_checkpoint
+
+    hf = tmp_path / "hf"
+    shutil.copytree(tiny_models["marian"][0], hf)
+    model = MarianMTModel.from_pretrained(str(hf))
+    model.config.activation_function = "swish"
+    model.config.scale_embedding = True
+    model.save_pretrained(str(hf))
+    ct2 = convert_checkpoint(hf, tmp_path / "ct2")
+    weights = Ct2Weights(ct2 / "model.bin")
+    assert weights.scalar("decoder/activation") == 2  # SWISH
+    assert weights.scalar("encoder/scale_embeddings") == pytest.approx(32 ** 0.5)
+    reference, engine = _pair(ct2, DecodeOptions(use_vmap=False))
+    for text in SENTENCES:
+        assert engine.generate([text], "en", "ja")[0] == reference.generate([text], "en", "ja")[0]
+
+
 def test_restricted_vocabulary_matches_ctranslate2_vmap(tiny_models: Models) -> None:
     """With the vocabulary map and no copied source tokens, the same tokens as
     CTranslate2 reading the same vmap.txt."""

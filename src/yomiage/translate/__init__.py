@@ -64,6 +64,9 @@ def _openvino_engine(model_dir: Path, spec: ModelSpec | None, cfg: Config,
     is missing; with ``required`` the failure is raised instead."""
     from yomiage.translate.ct2_engine import DecodeOptions
 
+    if cfg.beam_size > 1:
+        log.warning("the OpenVINO engine decodes greedily: beam_size %d is not used",
+                    cfg.beam_size)
     try:
         from yomiage.translate.ov_engine import OVTranslator
 

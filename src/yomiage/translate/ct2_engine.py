@@ -233,7 +233,6 @@ class CT2Translator(TokenEngine):
         except RuntimeError as exc:
             raise GpuUnavailable(str(exc)) from exc
 
-
     def generate(self, texts: Sequence[str], src: str, tgt: str) -> list[list[str]]:
         """Output token strings for each text (language tokens included), in order.
 

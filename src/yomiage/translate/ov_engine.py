@@ -36,12 +36,13 @@ log = logging.getLogger(__name__)
 EXTRA_SLOTS = 64  # source tokens outside the target's vocabulary that the output may copy
 # Activations are quantized to int8 in groups of this many values before each int8 product
 # (0: products in float32, exactly CTranslate2's float32 results; CTranslate2's own int8
-# mode quantizes a whole row with one scale).
+# mode quantizes a whole row with one scale). 128 was the fastest of 32/128/1024 in an
+# interleaved NLLB-step run (docs/models.md).
 ACTIVATION_GROUP = 128
 
 
 class _Embedder:
-    """Token row × multiplier × scale + position row (+ layer norm), for one side."""
+    """Token row × multiplier × scale + position row, for one side."""
 
     def __init__(self, w: Ct2Weights, side: str, table: str, d: int) -> None:
         self.rows, self.mult = w.int8_rows(table)
@@ -54,10 +55,9 @@ class _Embedder:
         if pos_var not in w:  # every Transformers converter stores the table
             raise ValueError(f"{w.path}: no {pos_var}; the OpenVINO engine needs the table")
         self.positions = w.array(pos_var).astype(np.float32)
-        norm = f"{side}/layernorm_embedding"
-        self.norm = ((w.array(f"{norm}/gamma").astype(np.float32),
-                      w.array(f"{norm}/beta").astype(np.float32))
-                     if f"{norm}/gamma" in w else None)
+        if f"{side}/layernorm_embedding/gamma" in w:  # mBART-style: not Marian, M2M, NLLB
+            raise ValueError(f"{w.path}: embedding layer norms are not supported by the "
+                             "OpenVINO engine")
         self.zero_start = bool(w.scalar(f"{side}/start_from_zero_embedding"))
 
     def __call__(self, ids: Sequence[int], start: int = 0) -> np.ndarray:
@@ -71,10 +71,6 @@ class _Embedder:
             raise ValueError(f"sequence of {end} tokens is longer than the model's "
                              f"{len(self.positions)} positions")
         out += self.positions[start:end]
-        if self.norm is not None:
-            mean = out.mean(axis=-1, keepdims=True)
-            var = out.var(axis=-1, keepdims=True)
-            out = (out - mean) / np.sqrt(var + 1e-5) * self.norm[0] + self.norm[1]
         return out[None]
 
 
@@ -259,8 +255,7 @@ class OVTranslator(TokenEngine):
         limits = self._limits(len(source))
         extra = len(prefix)
         max_len = limits["max_decoding_length"] + extra
-        min_len = limits.get("min_decoding_length", 0) + (extra if "min_decoding_length"
-                                                          in limits else 0)
+        min_len = limits["min_decoding_length"] + extra if "min_decoding_length" in limits else 0
         for token_id in self.decode_ids(source, prefix, tgt, max_len, min_len):
             yield self.target_vocab[token_id]
 

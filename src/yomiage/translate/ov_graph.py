@@ -20,8 +20,9 @@ import numpy as np
 from yomiage.translate.ct2_weights import Ct2Weights
 
 LN_EPS = 1e-5  # CTranslate2's LayerNorm epsilon
-# CTranslate2's Activation enum (python/ctranslate2/specs/common_spec.py).
-RELU, GELU_TANH, SWISH, GELU, GELU_SIGMOID = 0, 1, 2, 3, 4
+# CTranslate2's Activation enum (python/ctranslate2/specs/common_spec.py): the values that
+# NLLB/M2M-100 (ReLU), OPUS-MT (swish) and Transformers' Marian default (GELU) use.
+RELU, SWISH, GELU = 0, 2, 3
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,9 @@ class _Ops:
             return ops.relu(x)
         if act == GELU:
             return ops.gelu(x, "erf")
-        if act == GELU_TANH:
-            return ops.gelu(x, "tanh")
         if act == SWISH:
             return ops.swish(x)
-        if act == GELU_SIGMOID:
-            return ops.multiply(x, ops.sigmoid(ops.multiply(x, self.const(np.float32(1.702)))))
+        # the others (GELU with tanh or sigmoid, …) are used by no model family here
         raise ValueError(f"activation {act} is not supported by the OpenVINO engine")
 
     def heads(self, x: Any) -> Any:
