@@ -116,6 +116,17 @@ class TokenEngine:
     options: DecodeOptions
     pair: tuple[str, str]
 
+    def _setup(self, model_dir: Path, name: str | None, options: DecodeOptions | None,
+               threads: int, pair: tuple[str, str]) -> None:
+        """What every engine over a converted model directory sets first."""
+        self.model_dir = Path(model_dir)
+        self.name = name or self.model_dir.name
+        self.options = options or DecodeOptions()
+        self.tokenizer = SpmTokenizer.load(self.model_dir)
+        self.family = self.tokenizer.family
+        self.threads = threads or default_threads()
+        self.pair = pair
+
     def describe(self) -> dict[str, object]:
         raise NotImplementedError
 
@@ -186,19 +197,13 @@ class CT2Translator(TokenEngine):
         pair: tuple[str, str] = ("en", "ja"),
         cpu_fallback: bool = True,
     ) -> None:
-        self.model_dir = Path(model_dir)
-        self.name = name or self.model_dir.name
-        self.options = options or DecodeOptions()
-        self.tokenizer = SpmTokenizer.load(self.model_dir)
-        self.family = self.tokenizer.family
-        self.threads = threads or default_threads()
+        self._setup(model_dir, name, options, threads, pair)
         self.vmap_target: str | None = None
         if vmap_target and self.options.use_vmap:
             vocab = read_vocabulary(self.model_dir)
             if ensure_vmap(self.model_dir, vocab, vmap_target,
                            self.tokenizer.lang_token(vmap_target)):
                 self.vmap_target = vmap_target
-        self.pair = pair
         self.device = pick_device(device)
         self.compute_type = compute_type
         started = time.perf_counter()

@@ -20,11 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from yomiage.translate.ct2_engine import DecodeOptions, TokenEngine, default_threads
+from yomiage.translate.ct2_engine import DecodeOptions, TokenEngine
 from yomiage.translate.ct2_weights import Ct2Weights
 from yomiage.translate.ov_graph import Architecture, architecture, build_encoder, build_step
 from yomiage.translate.tokenizer import (
-    SpmTokenizer,
     _is_lang_token,
     read_source_vocabulary,
     read_vocabulary,
@@ -97,13 +96,7 @@ class OVTranslator(TokenEngine):
         import openvino as ov
 
         started = time.perf_counter()
-        self.model_dir = Path(model_dir)
-        self.name = name or self.model_dir.name
-        self.options = options or DecodeOptions()
-        self.tokenizer = SpmTokenizer.load(self.model_dir)
-        self.family = self.tokenizer.family
-        self.threads = threads or default_threads()
-        self.pair = pair
+        self._setup(model_dir, name, options, threads, pair)
         self.extra_slots = extra_slots
         self.activation_group = activation_group
         config = json.loads((self.model_dir / "config.json").read_text(encoding="utf-8"))
