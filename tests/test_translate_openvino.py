@@ -119,6 +119,18 @@ def test_streamed_pieces_join_to_the_whole(tiny_models: Models) -> None:
             engine.translate(text, "en", "ja")
 
 
+def test_a_stream_closed_early_leaves_the_engine_ready(tiny_models: Models) -> None:
+    """The pipeline drops a sentence's stream when it skips it: the next sentence must get
+    the engine (lock released, cache reset) and the same result as in a fresh engine."""
+    ct2 = tiny_models["nllb"][1]
+    engine = OVTranslator(ct2, threads=1, activation_group=0)
+    stream = engine.stream_tokens(SENTENCES[2], "en", "ja")
+    assert next(stream)
+    stream.close()
+    fresh = OVTranslator(ct2, threads=1, activation_group=0)
+    assert engine.generate([SENTENCES[0]], "en", "ja") == fresh.generate([SENTENCES[0]], "en", "ja")
+
+
 def test_default_quantized_activations_stay_close(tiny_models: Models) -> None:
     """The shipped setting (int8 activations in groups) follows the float32 search for
     its first tokens on most sentences (random weights have tiny score margins)."""
