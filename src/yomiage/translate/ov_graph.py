@@ -193,11 +193,11 @@ def build_step(w: Ct2Weights, arch: Architecture, vocab_ids: Sequence[int] | Non
     """ov.Model of one decoder step.
 
     Inputs: ``x`` [1, 1, d] (embedded token + position), ``beam_idx`` [1] (zero),
-    ``cross_k_i``/``cross_v_i`` from
-    the encoder, ``extra_w`` [E, d] and ``extra_b`` [E] (E ≥ 1: output rows allowed for
-    this sentence only). Output ``top`` [1, 2]: the indices of the two best scores over
-    ``vocab_ids`` (all rows when None) followed by the extra rows. Self-attention keys and
-    values live in the state (``reset_state`` before each sentence).
+    ``cross_k_i``/``cross_v_i`` from the encoder, ``extra_w`` [E, d] and ``extra_b`` [E]
+    (E ≥ 1: output rows allowed for this sentence only). Output ``top`` [1, 2]: the
+    indices of the two best scores over ``vocab_ids`` (all rows when None) followed by the
+    extra rows. Self-attention keys and values live in the state (``reset_state`` before
+    each sentence).
     """
     import openvino as ov
     from openvino.op.util import Variable, VariableInfo
