@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from yomiage.bench_translate import bench_vmap_dir
 from yomiage.records import Timeline
 from yomiage.replay import replay
 from yomiage.translate.streaming import stream_pieces
@@ -233,28 +233,6 @@ BENCH_VMAP_SIZE = 16000
 Marian's output to the target language's tokens (``vmap_target``); a random model's
 vocabulary is English-only, so the map keeps this many tokens instead: the translation
 benchmark's assumed size of a Japanese map over a shared en+ja 32k vocabulary."""
-
-
-def bench_vmap_dir(ct2_dir: Path, size: int) -> Path:
-    """A sibling of ``ct2_dir`` (links to its files) whose vocabulary map keeps ``size``
-    tokens, marked as a map into Japanese; the shared model directory is not touched."""
-    from yomiage.translate.tokenizer import read_vocabulary
-    from yomiage.translate.vmap import VMAP_FILE, VMAP_LANG_FILE, vmap_marker
-
-    other = ct2_dir.parent / f"ct2-vmap{size}"
-    other.mkdir(exist_ok=True)
-    for path in ct2_dir.iterdir():
-        link = other / path.name
-        if not path.name.startswith("vmap") and not link.exists():
-            link.symlink_to(path.resolve())
-    keep = read_vocabulary(ct2_dir)[:size]
-    lines = "\t" + " ".join(keep) + "\n"
-    if not (other / VMAP_FILE).is_file() or (other / VMAP_FILE).read_text("utf-8") != lines:
-        tmp = other / f".{VMAP_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(lines, encoding="utf-8")
-        os.replace(tmp, other / VMAP_FILE)
-    (other / VMAP_LANG_FILE).write_text(vmap_marker("ja"))
-    return other
 
 
 def load_bench_engines(cfg: Any, shape: str | None,

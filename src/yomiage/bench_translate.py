@@ -87,13 +87,32 @@ def shape_model(shape: str, cache_dir: Path) -> tuple[Path, Path]:
     return build_model(shape, load_sentences(), root, spm_vocab=SPM_VOCAB, bpe=True)
 
 
-def _write_bench_vmap(ct2: Path, size: int) -> int:
-    """A vmap.txt allowing the first ``size`` tokens (stand-in for a Japanese map)."""
-    vocab = read_vocabulary(ct2)
-    keep = vocab[:size]
-    (ct2 / VMAP_FILE).write_text("\t" + " ".join(keep) + "\n", encoding="utf-8")
+def _write_bench_vmap(ct2: Path, size: int, vocab_dir: Path | None = None) -> int:
+    """A vmap.txt in ``ct2`` allowing the first ``size`` tokens of ``vocab_dir``'s (default
+    ``ct2``'s) vocabulary, marked as a map into Japanese (a stand-in for a real one);
+    rewritten atomically, and only when it changes."""
+    keep = read_vocabulary(vocab_dir or ct2)[:size]
+    lines = "\t" + " ".join(keep) + "\n"
+    path = ct2 / VMAP_FILE
+    if not path.is_file() or path.read_text("utf-8") != lines:
+        tmp = ct2 / f".{VMAP_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(lines, encoding="utf-8")
+        os.replace(tmp, path)
     (ct2 / VMAP_LANG_FILE).write_text(vmap_marker("ja"))
     return len(keep)
+
+
+def bench_vmap_dir(ct2: Path, size: int) -> Path:
+    """A sibling of ``ct2`` (links to its files) whose vocabulary map keeps ``size``
+    tokens, marked as a map into Japanese; the shared model directory is not touched."""
+    other = ct2.parent / f"ct2-vmap{size}"
+    other.mkdir(exist_ok=True)
+    for path in ct2.iterdir():
+        link = other / path.name
+        if not path.name.startswith("vmap") and not link.exists():
+            link.symlink_to(path.resolve())
+    _write_bench_vmap(other, size, ct2)
+    return other
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -220,19 +239,6 @@ class HfBaseline:
             return time.perf_counter() - started
 
 
-def _vmap_copy(ct2: Path, size: int) -> Path:
-    """A sibling of ``ct2`` sharing its files (links) but with a ``size``-token vmap."""
-    other = ct2.parent / f"ct2-vmap{size}"
-    other.mkdir(exist_ok=True)
-    for path in ct2.iterdir():
-        link = other / path.name
-        if path.name.startswith("vmap") or link.exists():
-            continue
-        link.symlink_to(path.resolve())
-    _write_bench_vmap(other, size)
-    return other
-
-
 def _variants(ct2: Path, family: str, threads: int, cores: int, vmap_sizes: Sequence[int],
               openvino: bool = False) -> list[tuple[str, Path, int, bool]]:
     """(name, model dir, threads, vmap?) of each engine variant timed.
@@ -249,7 +255,7 @@ def _variants(ct2: Path, family: str, threads: int, cores: int, vmap_sizes: Sequ
         out.append((f"ctranslate2_vmap_{_threads(other)}", ct2, other, True))
     for size in vmap_sizes:
         if size != VMAP_SIZE[family]:
-            out.append((f"ctranslate2_vmap{size}", _vmap_copy(ct2, size), threads, True))
+            out.append((f"ctranslate2_vmap{size}", bench_vmap_dir(ct2, size), threads, True))
     if openvino:
         out += [(f"openvino_vmap_{_threads(t)}", ct2, t, True) for t in counts]
     return out
