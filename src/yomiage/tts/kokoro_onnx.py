@@ -58,6 +58,12 @@ def frame_caps(
     return caps
 
 
+def warmup_text(language: str) -> str:
+    """A short phrase with a pause that a Kokoro voice speaks to warm up (and the cut
+    graph's build-time check runs)."""
+    return "こんにちは、今日は。" if language == "ja" else "Hello, how are you?"
+
+
 class Graph(Protocol):
     """A Kokoro model to run: the whole graph, or a cut one (kokoro_split.SplitGraph)."""
 
@@ -136,7 +142,7 @@ class KokoroOnnxVoice(PhrasedVoice):
         return self.graph.run(feed).ravel()
 
     def _warmup_text(self) -> str:
-        return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
+        return warmup_text(self.language)
 
 
 def package_model_file(cfg: Config, precision: str = "auto", src: Path | None = None) -> Path:
@@ -236,8 +242,7 @@ def _bf16_graph(
                                "with bfloat16 units (AMX or AVX512-BF16)")
         log.debug("no bfloat16 CPU path here (OpenVINO missing or no bf16 units)")
         return None
-    x = frontend.encode("こんにちは、今日は。" if frontend.language == "ja" else "Hello there.",
-                        voice, 1.0)
+    x = frontend.encode(warmup_text(frontend.language), voice, 1.0)
     probe: dict[str, npt.NDArray[Any]] = {"tokens": x.tokens, "style": x.style,
                                           "speed": x.speed}
     try:

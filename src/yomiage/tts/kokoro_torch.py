@@ -25,7 +25,7 @@ import torch
 
 from yomiage.translate.torch_greedy import gpu_section
 from yomiage.tts.kokoro_frontend import SAMPLE_RATE, KokoroFrontend, package_model
-from yomiage.tts.kokoro_onnx import frame_caps
+from yomiage.tts.kokoro_onnx import frame_caps, warmup_text
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 from yomiage.tts.torch_kokoro_graph import GraphedKokoro
 from yomiage.tts.torch_kokoro_model import KokoroModel
@@ -181,7 +181,7 @@ class KokoroTorchVoice(PhrasedVoice):
         return self.synthesize_ids(x.tokens, x.style, frame_caps(x.tokens, self.frontend.vocab))
 
     def _warmup_text(self) -> str:
-        return "こんにちは、今日は。" if self.language == "ja" else "Hello, how are you?"
+        return warmup_text(self.language)
 
 
 def _build(model: KokoroModel, frontend: KokoroFrontend, voice: str, mode: str,
