@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,8 +17,7 @@ from typing import Any
 
 import torch
 
-from yomiage.translate.ct2_engine import WARMUP_TEXT, DecodeOptions
-from yomiage.translate.streaming import stream_pieces
+from yomiage.translate.ct2_engine import WARMUP_TEXT, DecodeOptions, TokenEngine
 from yomiage.translate.tokenizer import SpmTokenizer, _is_lang_token
 from yomiage.translate.torch_greedy import GreedyDecoder
 from yomiage.translate.vmap import vmap_tokens
@@ -91,7 +89,7 @@ def _load_tokenizer(ckpt: Path, family: str, vocab: dict[str, int]) -> SpmTokeni
     raise FileNotFoundError(f"{ckpt} has no SentencePiece model ({', '.join(_SHARED_SPM)})")
 
 
-class TorchTranslator:
+class TorchTranslator(TokenEngine):
     """A Translator over one Transformers checkpoint, greedy decoding in PyTorch."""
 
     def __init__(
@@ -197,13 +195,8 @@ class TorchTranslator:
         """GreedyDecoder arguments for one sentence."""
         src_ids = self._ids(self.tokenizer.encode(text, src, tgt))
         prefix = [self.start, *self._ids(self.tokenizer.target_prefix(tgt) or [])]
-        opts = self.options
-        n_in = len(src_ids)
-        extra = len(prefix) - 1
-        if opts.forced_ratio is not None:
-            max_new, ignore_eos = max(1, round(n_in * opts.forced_ratio)) + extra, True
-        else:
-            max_new, ignore_eos = math.ceil(n_in * opts.max_ratio) + opts.max_extra + extra, False
+        limits = self._limits(len(src_ids))
+        max_new = limits["max_decoding_length"] + len(prefix) - 1  # forced tokens count
         allowed = self._target_vocab(tgt)
         return {
             "src_ids": src_ids,
@@ -212,7 +205,7 @@ class TorchTranslator:
             "vocab_key": tgt,
             "vocab_ids": allowed,
             "extra_ids": self._copyable(src_ids, allowed) if self._restrict else [],
-            "ignore_eos": ignore_eos,
+            "ignore_eos": "min_decoding_length" in limits,
         }
 
     def generate_ids(self, text: str, src: str, tgt: str) -> list[int]:
@@ -225,13 +218,10 @@ class TorchTranslator:
         for chunk in self.decoder.stream_ids(**self._plan(text, src, tgt)):
             yield from (self._by_id.get(i, "") for i in chunk)
 
-    def translate_stream(self, text: str, src: str, tgt: str) -> Iterator[str]:
-        """Translate one sentence, yielding pieces that end at phrase boundaries as soon as
-        the decoder has written them (joined: :meth:`translate`'s result)."""
-        if src == tgt or not text.strip():
-            yield self.translate(text, src, tgt)
-            return
-        yield from stream_pieces(self.stream_tokens(text, src, tgt), self.tokenizer.decode)
+    def generate(self, texts: Sequence[str], src: str, tgt: str) -> list[list[str]]:
+        """Output token strings for each text (target-language token first for NLLB/M2M)."""
+        return [[self._by_id.get(i, "") for i in self.generate_ids(t, src, tgt)]
+                for t in texts]
 
     def streams(self) -> bool:
         """Whether the pipeline should stream this engine's translations: yes, on every
@@ -248,13 +238,6 @@ class TorchTranslator:
         between stretches and the voice waited (P95 45 ms).
         """
         return True
-
-    def translate(self, text: str, src: str, tgt: str) -> str:
-        """Translate one sentence (no passthrough or protection here: see guard.py)."""
-        if src == tgt or not text.strip():
-            return text
-        ids = self.generate_ids(text, src, tgt)
-        return self.tokenizer.decode([self._by_id.get(i, "") for i in ids])
 
     def translate_batch(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         """Translate several sentences, one after the other (the graphs are batch-1)."""
