@@ -24,11 +24,10 @@ from yomiage.translate.ct2_engine import DecodeOptions, TokenEngine
 from yomiage.translate.ct2_weights import Ct2Weights
 from yomiage.translate.ov_graph import Architecture, architecture, build_encoder, build_step
 from yomiage.translate.tokenizer import (
-    _is_lang_token,
     read_source_vocabulary,
     read_vocabulary,
 )
-from yomiage.translate.vmap import VMAP_FILE, ensure_vmap, vmap_tokens
+from yomiage.translate.vmap import VMAP_FILE, copyable_ids, ensure_vmap, vmap_tokens
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +167,8 @@ class OVTranslator(TokenEngine):
         d = self.arch.d_model
         ids: list[int] = []
         if restricted and self.extra_slots:
-            fixed_set = set(fixed.tolist())
-            for token_id in dict.fromkeys(source_ids):
-                if (token_id not in fixed_set and 0 <= token_id < self.arch.vocab_rows
-                        and not _is_lang_token(self.target_vocab[token_id])):
-                    ids.append(token_id)
-            ids = ids[: self.extra_slots]
+            ids = copyable_ids(source_ids, set(fixed.tolist()), self.arch.vocab_rows,
+                               self.target_vocab.__getitem__)[: self.extra_slots]
         if not ids:
             return (np.zeros((1, d), np.float32), np.full(1, -np.inf, np.float32),
                     np.array([self.unk], np.int64))

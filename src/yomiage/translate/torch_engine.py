@@ -18,9 +18,9 @@ from typing import Any
 import torch
 
 from yomiage.translate.ct2_engine import WARMUP_TEXT, DecodeOptions, TokenEngine
-from yomiage.translate.tokenizer import SpmTokenizer, _is_lang_token
+from yomiage.translate.tokenizer import SpmTokenizer
 from yomiage.translate.torch_greedy import GreedyDecoder
-from yomiage.translate.vmap import vmap_tokens
+from yomiage.translate.vmap import copyable_ids, vmap_tokens
 
 log = logging.getLogger(__name__)
 
@@ -180,16 +180,8 @@ class TorchTranslator(TokenEngine):
 
     def _copyable(self, src_ids: list[int], allowed: torch.Tensor) -> list[int]:
         """Source tokens outside the fixed vocabulary that the output may copy (names, code)."""
-        fixed = set(allowed.tolist())
-        keep = (
-            i
-            for i in src_ids
-            if i not in fixed
-            and i != self.pad
-            and i < self.n_vocab
-            and not _is_lang_token(self._by_id.get(i, ""))
-        )
-        return list(dict.fromkeys(keep))
+        return copyable_ids(src_ids, set(allowed.tolist()), self.n_vocab,
+                            lambda i: self._by_id.get(i, ""), skip={self.pad})
 
     def _plan(self, text: str, src: str, tgt: str) -> dict[str, Any]:
         """GreedyDecoder arguments for one sentence."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Container, Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from yomiage.translate.languages import SCRIPTS, char_script
+from yomiage.translate.tokenizer import _is_lang_token
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,17 @@ def vmap_tokens(vocabulary: Iterable[str], tgt: str, lang_token: str | None = No
 def _looks_special(token: str) -> bool:
     """Language and control tokens (``__ja__``, ``<pad>``, ``>>jpn<<``) carry no letters we keep."""
     return token.startswith(("<", ">>")) and token.endswith((">", "<<")) and len(token) > 2
+
+
+def copyable_ids(source_ids: Iterable[int], allowed: Collection[int], rows: int,
+                 token_of: Callable[[int], str], skip: Container[int] = ()) -> list[int]:
+    """Source token ids that an output restricted to ``allowed`` may still copy (names,
+    identifiers), in order and once each: ids below ``rows`` outside ``allowed``, not in
+    ``skip`` and not language tokens (``token_of`` gives an id's token)."""
+    keep = (i for i in source_ids
+            if 0 <= i < rows and i not in allowed and i not in skip
+            and not _is_lang_token(token_of(i)))
+    return list(dict.fromkeys(keep))
 
 
 def vmap_lines(vocabulary: list[str], tgt: str, lang_token: str | None = None) -> list[str]:
