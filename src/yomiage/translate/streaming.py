@@ -48,8 +48,7 @@ def stream_pieces(
     where a new word (kanji, katakana or Latin) begins: after a Japanese particle, or at
     an accent-phrase boundary found by OpenJTalk's analyser when it is installed (where
     the voices may cut a phrase too), so that speech starts before the first comma. The
-    last piece is
-    whatever remains. Joined, the pieces equal ``decode(all tokens)`` whenever the
+    last piece is whatever remains. Joined, the pieces equal ``decode(all tokens)`` whenever the
     decoding of a prefix is a prefix of the whole (true of sentencepiece; otherwise the
     remainder is aligned by length).
     """

@@ -206,10 +206,9 @@ def _check(src: Path, parts: dict[str, Any], probe: dict[str, npt.NDArray[Any]])
             "style": probe["style"], "speed": probe["speed"]}
     if CAP_INPUT in names:
         feed[CAP_INPUT] = np.full(probe["tokens"].shape, 1e4, np.float32)  # no caps
-    probe = feed
-    whole = session(str(src)).run(None, probe)[0]
+    whole = session(str(src)).run(None, feed)[0]
     front, vocoder, tail = (session(parts[p].SerializeToString()) for p in PARTS)
-    feats = dict(zip([o.name for o in front.get_outputs()], front.run(None, probe), strict=True))
+    feats = dict(zip([o.name for o in front.get_outputs()], front.run(None, feed), strict=True))
     spectrum = vocoder.run(None, {i.name: feats[i.name] for i in vocoder.get_inputs()})[0]
     audio = tail.run(None, {tail.get_inputs()[0].name: spectrum})[0]
     if audio.shape != whole.shape or float(np.max(np.abs(audio - whole))) > PROBE_TOLERANCE:
