@@ -103,11 +103,7 @@ def pipelined_streamed(first_piece: Callable[..., None], speak: Callable[[int], 
 
     def translator() -> None:
         while (item := q_tr.get()) is not None:
-            handed = False
-
             def hand_over(item: tuple[int, float] = item) -> None:
-                nonlocal handed
-                handed = True
                 q_tts.put(item)
 
             try:
