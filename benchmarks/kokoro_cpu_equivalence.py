@@ -1,4 +1,4 @@
-"""Does Kokoro on PyTorch/bfloat16 (kokoro_cpu.py) sound like the onnxruntime engine?
+"""Does Kokoro on PyTorch/bfloat16 (kokoro/cpu_voice.py) sound like the onnxruntime engine?
 
 Listen-free: for every phrase of the Japanese benchmark sentences, the raw audio of each
 engine is compared by log-mel distance (dB, audio_compare.py) and by length (25 ms
@@ -20,13 +20,13 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
-from yomiage.bench_voice import hardware, load_sentences
+from yomiage.bench.voice import hardware, load_sentences
 from yomiage.config import load_config
 from yomiage.tts.audio_compare import log_mel_distance
-from yomiage.tts.kokoro_cpu import KokoroCpuVoice, compiled_norm_snake, to_cpu_precision
-from yomiage.tts.kokoro_frontend import KokoroFrontend, package_model
-from yomiage.tts.kokoro_onnx import load_kokoro
-from yomiage.tts.kokoro_torch import load_model
+from yomiage.tts.kokoro.cpu_voice import KokoroCpuVoice, compiled_norm_snake, to_cpu_precision
+from yomiage.tts.kokoro.frontend import KokoroFrontend, package_model
+from yomiage.tts.kokoro.onnx_voice import load_kokoro
+from yomiage.tts.kokoro.torch_voice import load_model
 from yomiage.tts.phrases import split_phrases
 
 Render = Callable[[str], np.ndarray]
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     sentences = load_sentences("ja")
     sentences = sentences[: args.n] if args.n > 0 else sentences
     phrases = [p for s in sentences for p in split_phrases(s)]
-    torch.set_num_threads(1)  # robust when other processes share the cores (kokoro_cpu.py)
+    torch.set_num_threads(1)  # robust when other processes share the cores (kokoro/cpu_voice.py)
 
     ort = load_kokoro(cfg, "ja")
     ort_nocap = load_kokoro(cfg, "ja")

@@ -1,7 +1,7 @@
 """Write the large stream used by the text benchmark: fixture 09 repeated to ~40 MB.
 
 Usage: .venv/bin/python benchmarks/make_big_stream.py OUT.ndjson [--mb 40]
-Then:  .venv/bin/python -m yomiage.bench_text OUT.ndjson   (or yomiage bench --stage text)
+Then:  .venv/bin/yomiage bench --stage text --input OUT.ndjson
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from yomiage.bench_text import make_big_stream
+from yomiage.bench.text import make_big_stream
 
 
 def main() -> None:

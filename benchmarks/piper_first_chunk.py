@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from yomiage.bench_voice import hardware, load_sentences
+from yomiage.bench.voice import hardware, load_sentences
 from yomiage.tts.phrases import split_phrases
-from yomiage.tts.piper_onnx import FIRST_FRAMES, WINDOW_GROWTH, PiperVoice, package_voice_files
+from yomiage.tts.piper.voice import FIRST_FRAMES, WINDOW_GROWTH, PiperVoice, package_voice_files
 
 
 def _ms(values: list[float]) -> dict[str, float]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import yomiage.bench_pipeline as bp
-import yomiage.replay as replay
+import yomiage.bench.pipeline as bp
+import yomiage.narrate.replay as replay
 from test_pipeline import FakeTranslator, FakeVoice
-from yomiage.bench import run_bench, summarize
+from yomiage.bench.main import run_bench, summarize
 from yomiage.config import Config
 from yomiage.records import Timeline
 
@@ -105,7 +105,8 @@ def test_bench_vmap_dir_restricts_decoding_without_touching_the_model(
         tiny_models: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
     import shutil
 
-    from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
+    from yomiage.translate.ct2.engine import CT2Translator
+    from yomiage.translate.token_engine import DecodeOptions
     from yomiage.translate.tokenizer import read_vocabulary
 
     ct2 = tmp_path / "marian" / "ct2"
@@ -123,7 +124,7 @@ def test_bench_vmap_dir_restricts_decoding_without_touching_the_model(
     out = engine.generate(["The tests pass now, and the build is faster."], "en", "ja")[0]
     assert out and set(out) <= allowed
     pytest.importorskip("openvino")
-    from yomiage.translate.ov_engine import OVTranslator
+    from yomiage.translate.openvino.engine import OVTranslator
 
     ov_engine = OVTranslator(mapped, options=DecodeOptions(forced_ratio=1.3), threads=1,
                              extra_slots=0)

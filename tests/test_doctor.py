@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from yomiage import doctor
 from yomiage.cli import main
+from yomiage.commands import doctor, say, voices
+from yomiage.commands.doctor import Check, check_audio, check_espeak, check_translation, collect
 from yomiage.config import Config
-from yomiage.doctor import Check, check_audio, check_espeak, check_translation, collect
 from yomiage.records import AudioChunk
 
 
@@ -106,7 +106,7 @@ def test_translation_check(tmp_path):
 
 
 def test_translation_check_names_the_cpu_engine(monkeypatch):
-    import yomiage.doctor as doctor
+    import yomiage.commands.doctor as doctor
 
     assert "OpenVINO takes over" in doctor.cpu_engine_row(Config(threads=1)).detail
     assert doctor.cpu_engine_row(Config(translator="ctranslate2", threads=4)).detail == \
@@ -120,15 +120,15 @@ def test_voices_table_lists_the_registry_and_filters_by_language(capsys):
     from yomiage.tts.registry import list_voices
 
     every = list_voices(Config())
-    assert doctor.run_voices(Config(), None) == 0
+    assert voices.run_voices(Config(), None) == 0
     out = capsys.readouterr().out
     for info in every:
         assert info.voice in out
-    assert doctor.run_voices(Config(), "ja") == 0
+    assert voices.run_voices(Config(), "ja") == 0
     out = capsys.readouterr().out
     for info in every:
         assert (info.voice in out) == ("ja" in info.languages or "*" in info.languages)
-    assert doctor.run_voices(Config(), "xx") == 1
+    assert voices.run_voices(Config(), "xx") == 1
     assert "no voice speaks 'xx'" in capsys.readouterr().err
 
 
@@ -155,8 +155,8 @@ def test_say_writes_a_wav_through_the_cli(fake_registry, tmp_path, capsys):
 
 
 def test_say_errors_are_one_line(fake_registry, monkeypatch, capsys):
-    assert doctor.run_say("   ", Config(out="null"), "ja") == 2
-    assert doctor.run_say("bonjour", Config(out="null"), "fr") == 1
+    assert say.run_say("   ", Config(out="null"), "ja") == 2
+    assert say.run_say("bonjour", Config(out="null"), "fr") == 1
     err = capsys.readouterr().err
     assert "no installed voice speaks 'fr'" in err
     sd = pytest.importorskip("sounddevice")
@@ -165,7 +165,7 @@ def test_say_errors_are_one_line(fake_registry, monkeypatch, capsys):
         raise sd.PortAudioError("Error querying device -1")
 
     monkeypatch.setattr(sd, "query_devices", none)
-    assert doctor.run_say("こんにちは", Config(out=None), "ja") == 1
+    assert say.run_say("こんにちは", Config(out=None), "ja") == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--out file.wav" in err
 
@@ -178,7 +178,7 @@ def test_say_with_a_real_voice(tmp_path):
         pytest.skip("espeak-ng is not installed (scripts/system-deps.sh installs it)")
     out = tmp_path / "espeak.wav"
     cfg = Config(voice="espeak", out=str(out))
-    assert doctor.run_say("Hello there, this is a test.", cfg, "en") == 0
+    assert say.run_say("Hello there, this is a test.", cfg, "en") == 0
     audio, rate = sf.read(out, dtype="float32")
     assert 0.8 < audio.size / rate < 5.0
     assert np.sqrt(np.mean(audio**2)) > 0.01 and np.abs(audio).max() <= 1.0
@@ -199,7 +199,7 @@ def test_the_real_doctor_finishes_with_every_row(capsys):
 
 
 def test_bf16_row_says_which_precision_kokoro_uses(monkeypatch: pytest.MonkeyPatch) -> None:
-    from yomiage.tts import kokoro_split
+    from yomiage.tts.kokoro import split as kokoro_split
 
     monkeypatch.setattr(doctor, "_version", lambda dist: None)
     assert "float32" in doctor.check_bf16().detail

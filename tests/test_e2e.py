@@ -24,10 +24,11 @@ import soundfile as sf
 
 from fixture_paths import fixtures_dir
 from yomiage.config import Config
-from yomiage.events import read_lines
-from yomiage.narrator import Engines, narrate_lines
-from yomiage.textflow import iter_sentences
-from yomiage.timeline import is_consistent
+from yomiage.narrate.engines import Engines
+from yomiage.narrate.session import narrate_lines
+from yomiage.narrate.timeline import is_consistent
+from yomiage.text.events import read_lines
+from yomiage.text.flow import iter_sentences
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +105,7 @@ def test_every_fixture_narrated_to_wav_in_japanese(
 
 
 def test_english_to_english_passthrough_with_piper(tmp_path: Path) -> None:
-    from yomiage.narrator import load_engines
+    from yomiage.narrate.engines import load_engines
 
     cfg = Config(source_lang="en", target_lang="en", voice="piper")
     engines = load_engines(cfg)

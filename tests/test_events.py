@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixture_paths import fixture
-from yomiage import events as ev
-from yomiage.events import RawLine, parse_line, read_lines
+from yomiage.text import events as ev
+from yomiage.text.events import RawLine, parse_line, read_lines
 
 
 def parse(obj: object) -> ev.Event | None:

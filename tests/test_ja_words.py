@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from yomiage.ja_words import accent_phrase_starts, japanese_analyser
+from yomiage.text.ja_words import accent_phrase_starts, japanese_analyser
 
 
 def test_boundaries_fall_between_accent_phrases() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yomiage.tts.kokoro_rewrites import squared_sin_as_polynomial, stft_as_conv
+from yomiage.tts.kokoro.rewrites import squared_sin_as_polynomial, stft_as_conv
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

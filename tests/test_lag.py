@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yomiage.lag import LagPolicy, estimate_seconds, skip_notice
+from yomiage.narrate.lag import LagPolicy, estimate_seconds, skip_notice
 from yomiage.records import Sentence
 
 

@@ -11,18 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from yomiage import models
+from yomiage.commands.models import run_models_command
 from yomiage.config import Config
-from yomiage.models import (
-    DownloadError,
-    FileMeta,
-    ModelNotAvailable,
-    ModelSpec,
-    fetch,
-    installed_dir,
-    resolve,
-    run_models_command,
-)
+from yomiage.models import manager as models
+from yomiage.models.manager import fetch, installed_dir, resolve
+from yomiage.models.spec import DownloadError, FileMeta, ModelNotAvailable, ModelSpec
 from yomiage.translate.catalog import default_model, licence_warning, translation_specs
 
 SPEC = ModelSpec(name="toy", kind="voice", repo="someone/toy", files=("*.onnx", "*.json"),
@@ -140,7 +133,7 @@ def test_transformers_checkpoint_is_converted(
     for name in ("model.bin", "source.spm", "target.spm", "shared_vocabulary.json",
                  "hf/config.json"):
         assert (path / name).is_file(), name
-    from yomiage.translate.ct2_engine import CT2Translator
+    from yomiage.translate.ct2.engine import CT2Translator
 
     assert CT2Translator(path).translate("The tests pass.", "en", "ja")
 

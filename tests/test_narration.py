@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yomiage.config import Config
-from yomiage.events import RawLine, Result, parse_line
-from yomiage.narration import Narrator, result_notice
 from yomiage.records import SentenceKind
-from yomiage.textflow import TextFlow
-from yomiage.tool_phrases import tool_phrase
+from yomiage.text.events import RawLine, Result, parse_line
+from yomiage.text.flow import TextFlow
+from yomiage.text.narration import Narrator, result_notice
+from yomiage.text.tool_phrases import tool_phrase
 
 
 def lines(*objs: object) -> list[RawLine]:

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import pytest
 
-from yomiage.pipeline import Pipeline, PipelineOptions, RunReport
+from yomiage.narrate.pipeline import Pipeline, PipelineOptions, RunReport
+from yomiage.narrate.timeline import is_consistent
 from yomiage.records import AudioChunk, Sentence, SentenceKind
-from yomiage.timeline import is_consistent
 
 SR = 16000
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 
 from test_pipeline import FakeTranslator, FakeVoice, make_sentences, run
-from yomiage.timeline import is_consistent
+from yomiage.narrate.timeline import is_consistent
 
 
 class StreamingTranslator(FakeTranslator):

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yomiage.segment import Segmenter, find_sentence_end
-from yomiage.speech_text import PROTECT_CLOSE, PROTECT_OPEN
+from yomiage.text.segment import Segmenter, find_sentence_end
+from yomiage.text.speech_text import PROTECT_CLOSE, PROTECT_OPEN
 
 
 def whole(text: str, max_chars: int = 120) -> list[str]:

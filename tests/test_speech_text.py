@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yomiage.segment import Segmenter
-from yomiage.speech_text import SpeechText, clean_chars, path_name, reduce_inline, url_host
+from yomiage.text.segment import Segmenter
+from yomiage.text.speech_text import SpeechText, clean_chars, path_name, reduce_inline, url_host
 
 
 def speak(md: str, chunks: list[int] | None = None, notice: bool = False) -> list[str]:

@@ -7,14 +7,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from yomiage.records import Timeline
-from yomiage.timeline import (
+from yomiage.narrate.timeline import (
     first_audio_ms,
     format_summary,
     is_consistent,
     percentile,
     write_timelines,
 )
+from yomiage.records import Timeline
 
 
 def _tl(seq: int, read: float, lat: float | None, **kw: object) -> Timeline:

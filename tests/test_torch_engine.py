@@ -21,9 +21,10 @@ from transformers import (
 )
 
 from yomiage.config import Config
-from yomiage.translate.ct2_engine import DecodeOptions
-from yomiage.translate.torch_engine import TorchTranslator, load_torch_translator
-from yomiage.translate.torch_greedy import FairLock, GreedyDecoder
+from yomiage.gpu import FairLock
+from yomiage.translate.token_engine import DecodeOptions
+from yomiage.translate.torch.engine import TorchTranslator, load_torch_translator
+from yomiage.translate.torch.greedy import GreedyDecoder
 
 VOCAB = 96
 PAD, EOS, LANG = 1, 2, 90
@@ -288,7 +289,7 @@ def test_static_encoder_matches_transformers_and_ignores_right_padding(family: s
     """The graph-friendly encoder equals Transformers' on an unpadded input, and a
     right-padded input (as the CUDA graph buckets run it) leaves the real positions as
     they were."""
-    from yomiage.translate.torch_decoder import StaticEncoder
+    from yomiage.translate.torch.decoder import StaticEncoder
 
     model = _tiny(family, 3)
     src = [5, 17, 33, 8, 61, 12, EOS]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from yomiage.bench_bandwidth import bounds, read_bandwidth, step_weight_bytes
-from yomiage.bench_translate import bench_translate, load_sentences
-from yomiage.translate.random_models import SHAPES
+from yomiage.bench.bandwidth import bounds, read_bandwidth, step_weight_bytes
+from yomiage.bench.random_models import SHAPES
+from yomiage.bench.translate import bench_translate, load_sentences
 
 
 def test_bench_sentences_are_5_to_40_words() -> None:

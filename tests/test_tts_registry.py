@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from yomiage.config import Config
-from yomiage.models import catalog
+from yomiage.models.manager import catalog
 from yomiage.tts.catalog import VOICE_MODELS
 from yomiage.tts.registry import best_voice_name, installed_voices, list_voices, load_voice
 
@@ -70,8 +70,8 @@ def test_installed_hub_piper_voice_is_chosen_for_its_language(cfg: Config) -> No
 
     import numpy as np
 
-    from yomiage.models import INSTALLED_MARK
-    from yomiage.tts.piper_onnx import package_voice_files
+    from yomiage.models.manager import INSTALLED_MARK
+    from yomiage.tts.piper.voice import package_voice_files
 
     model, config = package_voice_files()
     root = Path(cfg.cache_dir) / "models" / "piper-de_DE-thorsten-medium"
@@ -93,8 +93,8 @@ def test_kokoro_runs_in_pytorch_on_a_cuda_gpu_and_falls_back_to_onnx(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On a GPU machine Japanese Kokoro loads the PyTorch engine; if that fails, onnxruntime."""
-    import yomiage.tts.kokoro_onnx as kokoro_onnx
-    import yomiage.tts.kokoro_torch as kokoro_torch
+    import yomiage.tts.kokoro.onnx_voice as kokoro_onnx
+    import yomiage.tts.kokoro.torch_voice as kokoro_torch
     from yomiage.tts import registry
 
     gpu_voice, cpu_voice = object(), object()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from yomiage.translate.random_models import build_model
+from yomiage.bench.random_models import build_model
 
 _REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("YOMIAGE_FIXTURES") or _REPO.parent / "shared" / "fixtures")

@@ -49,9 +49,9 @@ from bench_kokoro import inputs, load, pct, phrase_args
 from bench_translate import EOS, FIRST_PIECE_TOKENS, JPN, make_ids
 from nllb_shape import JA_VOCAB_ROWS, build_model, sentences
 
-import yomiage.translate.torch_greedy as tg
-from yomiage.translate.torch_greedy import GreedyDecoder
-from yomiage.tts.kokoro_torch import make_runner
+import yomiage.translate.torch.greedy as tg
+from yomiage.translate.torch.greedy import GreedyDecoder
+from yomiage.tts.kokoro.torch_voice import make_runner
 
 
 class Watchdog:

@@ -1,5 +1,5 @@
 """GPU Kokoro benchmark: time to first chunk (first phrase synthesized, audio on the host),
-through the shipped runners of yomiage.tts.kokoro_torch (eager, graphs, optionally compile).
+through the shipped runners of yomiage.tts.kokoro.torch_voice (eager, graphs, optionally compile).
 
     PYTHONPATH=src python3 benchmarks/gpu/bench_kokoro.py --onnx kokoro.onnx --out k.json
 
@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from yomiage.tts.kokoro_torch import load_model, make_runner
-from yomiage.tts.torch_kokoro_model import KokoroModel
+from yomiage.tts.kokoro.torch_model import KokoroModel
+from yomiage.tts.kokoro.torch_voice import load_model, make_runner
 
 HERE = Path(__file__).resolve().parent
 SR = 24000
@@ -82,7 +82,7 @@ def first_chunk(runner: Any, sents: list[dict[str, Any]], reps: int, caps: bool)
 
 def stage_times(runner: Any, sents: list[dict[str, Any]]) -> dict[str, Any]:
     """The graphs runner's two replays timed apart (each followed by a sync)."""
-    from yomiage.tts.torch_kokoro_graph import bucket
+    from yomiage.tts.kokoro.torch_graph import bucket
 
     tok, frm = [], []
     for s in sents:

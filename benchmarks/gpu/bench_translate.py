@@ -33,7 +33,7 @@ from nllb_shape import (
     src_len,
 )
 
-from yomiage.translate.torch_greedy import GreedyDecoder
+from yomiage.translate.torch.greedy import GreedyDecoder
 
 ENG, JPN, EOS = 256047, 256079, 2
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

@@ -16,8 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from yomiage.tts.kokoro_frontend import KokoroFrontend
-from yomiage.tts.kokoro_onnx import frame_caps
+from yomiage.tts.kokoro.frontend import KokoroFrontend
+from yomiage.tts.kokoro.onnx_voice import frame_caps
 from yomiage.tts.phrases import split_phrases
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -125,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shape", metavar="NAME",
                    help="model shape for random-weight timing: marian, nllb-600m, m2m-418m")
     p.add_argument("--input", metavar="FILE", help="stream to use for --stage text")
+    g = p.add_argument_group("--stage translate")
+    g.add_argument("--baseline-n", type=int, default=20, metavar="N",
+                   help="sentences for the Transformers baseline (with --baseline)")
+    g.add_argument("--baseline-threads", type=int, default=0, metavar="N",
+                   help="threads for the Transformers baseline (default: every core)")
+    g.add_argument("--vmap-sizes", default="", metavar="N,N",
+                   help="extra vocabulary-map sizes to time, comma-separated")
+    g.add_argument("--no-openvino", dest="openvino", action="store_false",
+                   help="leave out the OpenVINO engine's variants")
+    g = p.add_argument_group("--stage voice")
+    g.add_argument("--engines", nargs="+", metavar="VOICE",
+                   help="voices to time (default: every installed engine)")
     _add_speech_flags(p)
     _add_policy_flags(p)
 
@@ -191,39 +203,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     cmd = args.command
     if cmd == "text":
-        from yomiage.textflow import run_text
+        from yomiage.commands.text import run_text
 
         return run_text(args.source, cfg, as_json=args.json)
     if cmd == "narrate":
-        from yomiage.narrator import run_narrate
+        from yomiage.commands.narrate import run_narrate
 
         return run_narrate(args.source, cfg, quiet=args.quiet)
     if cmd == "run":
-        from yomiage.runner import run_agent
+        from yomiage.commands.run import run_agent
 
         return run_agent(args.agent, cfg, render=args.render, quiet=args.quiet)
     if cmd == "demo":
-        from yomiage.narrator import run_demo
+        from yomiage.commands.narrate import run_demo
 
         return run_demo(cfg, quiet=args.quiet, paced=args.paced)
     if cmd == "bench":
-        from yomiage.bench import run_bench
+        from yomiage.bench.main import run_bench
 
         return run_bench(args, cfg)
     if cmd == "models":
-        from yomiage.models import run_models_command
+        from yomiage.commands.models import run_models_command
 
         return run_models_command(args.action, args.name, cfg)
     if cmd == "voices":
-        from yomiage.doctor import run_voices
+        from yomiage.commands.voices import run_voices
 
         return run_voices(cfg, lang=args.lang)
     if cmd == "doctor":
-        from yomiage.doctor import run_doctor
+        from yomiage.commands.doctor import run_doctor
 
         return run_doctor(cfg)
     if cmd == "say":
-        from yomiage.doctor import run_say
+        from yomiage.commands.say import run_say
 
         return run_say(args.text, cfg, lang=args.lang)
     raise AssertionError(f"unhandled command {cmd!r}")

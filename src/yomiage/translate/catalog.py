@@ -16,7 +16,7 @@ How defaults are chosen (details and sources in docs/models.md):
 
 from __future__ import annotations
 
-from yomiage.models import ModelSpec
+from yomiage.models.spec import ModelSpec
 from yomiage.translate.languages import LANGUAGES
 
 _MARIAN_FILES = ("config.json", "*.spm", "vocab.json", "tokenizer_config.json",

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
-from yomiage.ja_words import JA_PARTICLES, accent_phrase_starts, japanese_analyser
+from yomiage.text.ja_words import JA_PARTICLES, accent_phrase_starts, japanese_analyser
 from yomiage.translate.protect import Protected, restore_piece
 
 log = logging.getLogger(__name__)

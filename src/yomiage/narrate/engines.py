@@ -1,0 +1,145 @@
+"""Loading and warming the translator and the voice, together, with a plain fallback."""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from yomiage.config import Config
+from yomiage.translate.base import Translator
+from yomiage.tts.base import Voice
+
+# Idle OpenMP threads sleep instead of spinning (unless the user chose otherwise): the
+# translator and the voice share the cores, and spinning threads of one starve the other;
+# on a busy 2-core machine, Marian-shape translation measured 1–30 s per sentence with
+# spinning against 0.1–1 s without. Must be set before ctranslate2/torch are imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+_LANG_NAMES = {"en": "English", "ja": "Japanese", "zh": "Chinese", "ko": "Korean",
+               "es": "Spanish", "fr": "French", "de": "German", "it": "Italian",
+               "pt": "Portuguese", "hi": "Hindi", "ar": "Arabic", "tr": "Turkish",
+               "fa": "Persian", "ru": "Russian"}
+
+
+class EngineError(RuntimeError):
+    """An engine could not be loaded; the message is one line for the user."""
+
+
+@dataclass
+class Engines:
+    """A loaded, warmed translator and voice, and what it took to get them."""
+
+    translator: Translator
+    voice: Voice
+    load_s: float
+    target_lang: str
+    notes: list[str] = field(default_factory=list)
+    """Plain sentences about what was used instead of what was asked for."""
+
+    def describe(self) -> dict[str, Any]:
+        """Engine, model and device of the translator, and the voice, for reports."""
+        from yomiage.translate import describe
+
+        info = dict(describe(self.translator))
+        info["voice"] = self.voice.name
+        info["voice_language"] = self.voice.language
+        return info
+
+    def summary_line(self) -> str:
+        """One line naming the translator and voice."""
+        d = self.describe()
+        model = f" {d['model']}" if d.get("model") else ""
+        device = f" on {d['device']}" if d.get("device") else ""
+        return f"translation: {d.get('engine')}{model}{device}; voice: {self.voice.name}"
+
+
+def lang_name(code: str) -> str:
+    """English name of a language code ("ja" → "Japanese"), or the code itself."""
+    return _LANG_NAMES.get(code, code)
+
+
+def load_warm_voice(cfg: Config, lang: str) -> Voice:
+    """The configured voice for ``lang``, loaded and warmed up."""
+    from yomiage.tts.registry import load_voice
+
+    voice = load_voice(cfg, lang)
+    voice.warmup()
+    return voice
+
+
+def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
+    """Load and warm the translator and the voice in parallel.
+
+    With ``degrade``, a missing translation model falls back to speaking the original
+    text with a voice of the source language, and ``notes`` says so plainly. Raises
+    EngineError with a one-line message otherwise.
+    """
+    from yomiage.models.spec import ModelNotAvailable
+    from yomiage.translate import load_translator
+
+    started = time.perf_counter()
+    notes: list[str] = []
+    voice_lang = cfg.target_lang
+    if cfg.translator == "none" or (degrade and _translation_missing(cfg)):
+        voice_lang = cfg.source_lang  # the original text is spoken: its language's voice
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="yomiage-load") as pool:
+        fut_t = pool.submit(load_translator, cfg)
+        fut_v = pool.submit(load_warm_voice, cfg, voice_lang)
+        try:
+            translator = fut_t.result()
+        except ModelNotAvailable as exc:
+            if not degrade:
+                raise EngineError(str(exc)) from None
+            translator = None
+            why = (f"no {cfg.source_lang}→{cfg.target_lang} translation model is installed "
+                   f"(fetch one with `{exc.fetch_command}`)")
+        except (ValueError, RuntimeError, OSError) as exc:
+            if not degrade:
+                raise EngineError(f"cannot load the translator: {exc}") from None
+            translator = None
+            why = f"the translator could not be loaded ({exc})"
+        voice: Voice | None = None
+        voice_error = ""
+        try:
+            voice = fut_v.result()
+        except Exception as exc:  # any engine failure becomes one line
+            voice_error = str(exc)
+    target = cfg.target_lang
+    if translator is None:
+        from yomiage.translate.guard import PassthroughTranslator
+
+        translator = PassthroughTranslator()
+        target = cfg.source_lang
+        try:
+            if voice is None or voice_lang != cfg.source_lang:
+                voice = load_warm_voice(replace(cfg, voice="auto"), cfg.source_lang)
+        except Exception as exc:
+            raise EngineError(f"{why}, and no {lang_name(cfg.source_lang)} voice either: "
+                              f"{exc}") from None
+        notes.append(f"{why}: speaking the original {lang_name(cfg.source_lang)} "
+                     f"with {voice.name}")
+    elif cfg.translator == "none":
+        target = cfg.source_lang
+    if voice is None:
+        raise EngineError(f"no voice for {lang_name(voice_lang)}: {voice_error}")
+    return Engines(translator, voice, time.perf_counter() - started, target, notes)
+
+
+def _translation_missing(cfg: Config) -> bool:
+    """True when the translation model is known not to be installed (a cheap check)."""
+    from yomiage.models.manager import resolve
+    from yomiage.models.spec import ModelNotAvailable
+    from yomiage.translate import model_name
+
+    if cfg.translator == "none" or cfg.source_lang == cfg.target_lang:
+        return False
+    try:
+        resolve(model_name(cfg), cfg, download=False)
+    except ModelNotAvailable:
+        return True
+    except (ValueError, OSError):
+        return False
+    return False

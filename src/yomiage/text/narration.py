@@ -1,0 +1,340 @@
+"""Events → what is worth saying: the narration policy.
+
+``Narrator.handle(event)`` returns :class:`Fragment` records: pieces of markdown for a
+numbered *channel* (one content block, or one phrase), each tagged with its source.
+The text half (``textflow``) reduces each channel's markdown to speech and cuts
+sentences.
+
+Policy (see ``Config``): main-thread assistant prose always; thinking with
+``thinking``; a brief phrase per tool call with ``tools="brief"``; subagent traffic
+(``parent_tool_use_id`` set or ``isSidechain``) only with ``subagents``; a failed run is
+always announced (``SentenceKind.NOTICE``), a good one only with ``announce_success``.
+With partial messages each block is spoken once: the deltas when they arrive, and the
+repeated block of the full ``assistant`` line is then ignored; without deltas the full
+line is spoken. ``turn`` goes up with every new run (``system/init``), user prompt or
+conversation reset, so the pipeline can cut the previous turn's speech.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from yomiage.config import Config
+from yomiage.records import SentenceKind
+from yomiage.text.events import (
+    AssistantMessage,
+    Block,
+    BlockDelta,
+    BlockStart,
+    BlockStop,
+    ConversationReset,
+    Event,
+    MessageStart,
+    MessageStop,
+    Result,
+    SystemEvent,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+    UserMessage,
+)
+from yomiage.text.tool_phrases import tool_phrase
+
+log = logging.getLogger(__name__)
+
+_MAX_TOOL_JSON = 256 * 1024
+_REMEMBERED_MESSAGES = 256
+
+
+@dataclass(slots=True)
+class Fragment:
+    """Markdown for ``channel``; ``end`` closes the channel after this text."""
+
+    channel: int
+    text: str
+    end: bool
+    kind: SentenceKind
+    message_id: str | None
+    block: int | None
+    subagent: bool
+    turn: int
+    markdown: bool = True
+
+
+@dataclass(slots=True)
+class _OpenBlock:
+    kind: SentenceKind | None  # None: not spoken
+    channel: int
+    tool: ToolUseBlock | None = None
+    json_parts: list[str] = field(default_factory=list)
+    json_len: int = 0
+
+
+@dataclass(slots=True)
+class _Stream:
+    message_id: str | None
+    blocks: dict[int, _OpenBlock] = field(default_factory=dict)
+
+
+_RESULT_NOTICES = {
+    "error_max_turns": "The run stopped: it reached its turn limit.",
+    "error_during_execution": "The run failed during execution.",
+    "error_max_budget_usd": "The run stopped: it reached its budget limit.",
+    "error_max_structured_output_retries": "The run failed to produce valid structured output.",
+}
+_API_STATUS = {429: "rate limited", 529: "overloaded", 401: "not authorised", 402: "billing"}
+
+
+def result_notice(ev: Result, announce_success: bool) -> str | None:
+    """The sentence announcing how a run ended, or None when nothing should be said."""
+    if ev.subtype == "success" and not ev.is_error:
+        return "The run finished." if announce_success else None
+    if ev.subtype in _RESULT_NOTICES:
+        return _RESULT_NOTICES[ev.subtype]
+    if ev.terminal_reason == "api_error" or ev.api_error_status:
+        what = _API_STATUS.get(ev.api_error_status or 0)
+        if what is None and ev.api_error_status and ev.api_error_status >= 500:
+            what = "server error"
+        return f"The run ended with an API error: {what}." if what else \
+            "The run ended with an API error."
+    return "The run ended with an error."
+
+
+class Narrator:
+    """Turns events into fragments according to ``cfg``; keeps the per-stream state."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.turn = 0
+        self._next_channel = 0
+        self._streams: dict[str | None, _Stream] = {}
+        # message id → block indices that arrived as deltas (their full copy is skipped)
+        self._streamed: OrderedDict[str, set[int]] = OrderedDict()
+        # message id → how many blocks its full lines have carried so far
+        self._full_seen: OrderedDict[str, int] = OrderedDict()
+
+    # ---------------------------------------------------------------- policy ----
+
+    def _wants(self, kind: SentenceKind, subagent: bool) -> bool:
+        if subagent and not self.cfg.subagents:
+            return False
+        if kind is SentenceKind.PROSE:
+            return True
+        if kind is SentenceKind.THINKING:
+            return self.cfg.thinking
+        if kind is SentenceKind.TOOL:
+            return self.cfg.tools == "brief"
+        return True
+
+    def _channel(self) -> int:
+        self._next_channel += 1
+        return self._next_channel
+
+    def _frag(self, channel: int, text: str, end: bool, kind: SentenceKind,
+              message_id: str | None, block: int | None, subagent: bool,
+              markdown: bool = True) -> Fragment:
+        return Fragment(channel, text, end, kind, message_id, block, subagent, self.turn,
+                        markdown)
+
+    # ---------------------------------------------------------------- events ----
+
+    def handle(self, ev: Event) -> list[Fragment]:
+        """Fragments to speak for one event (often none)."""
+        t = type(ev)
+        if t is BlockDelta:
+            return self._delta(ev)  # type: ignore[arg-type]
+        if t is AssistantMessage:
+            return self._assistant(ev)  # type: ignore[arg-type]
+        if t is BlockStart:
+            return self._block_start(ev)  # type: ignore[arg-type]
+        if t is BlockStop:
+            return self._block_stop(ev)  # type: ignore[arg-type]
+        if t is MessageStart:
+            return self._message_start(ev)  # type: ignore[arg-type]
+        if t is MessageStop:
+            return self._close_stream(ev.parent_tool_use_id)  # type: ignore[union-attr]
+        if t is UserMessage:
+            return self._user(ev)  # type: ignore[arg-type]
+        if t is SystemEvent:
+            if ev.subtype == "init":  # type: ignore[union-attr]
+                return self._new_turn()
+            return []
+        if t is Result:
+            return self._result(ev)  # type: ignore[arg-type]
+        if t is ConversationReset:
+            return self._new_turn()
+        return []
+
+    def finish(self) -> list[Fragment]:
+        """Close every open channel (end of input)."""
+        out: list[Fragment] = []
+        for parent in list(self._streams):
+            out += self._close_stream(parent)
+        return out
+
+    def _new_turn(self) -> list[Fragment]:
+        out = self.finish()
+        self.turn += 1
+        return out
+
+    def _user(self, ev: UserMessage) -> list[Fragment]:
+        if ev.subagent or ev.meta or ev.compact_summary or not ev.prompt:
+            return []
+        if any(not isinstance(b, TextBlock) for b in ev.blocks):
+            return []  # tool results
+        return self._new_turn()
+
+    def _result(self, ev: Result) -> list[Fragment]:
+        out = self.finish()
+        text = result_notice(ev, self.cfg.announce_success)
+        if text:
+            out.append(self._frag(self._channel(), text, True, SentenceKind.NOTICE,
+                                  None, None, False, markdown=False))
+        return out
+
+    # ------------------------------------------------------------- streaming ----
+
+    def _remember(self, table: OrderedDict[str, Any], key: str, default: Any) -> Any:
+        if key in table:
+            table.move_to_end(key)
+            return table[key]
+        table[key] = default
+        if len(table) > _REMEMBERED_MESSAGES:
+            table.popitem(last=False)
+        return default
+
+    def _message_start(self, ev: MessageStart) -> list[Fragment]:
+        out = self._close_stream(ev.parent_tool_use_id)
+        self._streams[ev.parent_tool_use_id] = _Stream(ev.message_id)
+        if ev.message_id:
+            self._remember(self._streamed, ev.message_id, set())
+        return out
+
+    def _stream(self, parent: str | None) -> _Stream:
+        st = self._streams.get(parent)
+        if st is None:
+            st = self._streams[parent] = _Stream(None)
+        return st
+
+    def _open(self, st: _Stream, index: int, block: Block | None, delta_kind: str,
+              subagent: bool) -> _OpenBlock:
+        kind: SentenceKind | None = None
+        tool = None
+        if isinstance(block, TextBlock) or (block is None and delta_kind == "text"):
+            kind = SentenceKind.PROSE
+        elif isinstance(block, ThinkingBlock) or (block is None and delta_kind == "thinking"):
+            kind = SentenceKind.THINKING
+        elif isinstance(block, ToolUseBlock):
+            kind, tool = SentenceKind.TOOL, block
+        if kind is not None and not self._wants(kind, subagent):
+            kind = None
+        ob = _OpenBlock(kind, self._channel(), tool)
+        st.blocks[index] = ob
+        if st.message_id:
+            self._remember(self._streamed, st.message_id, set()).add(index)
+        return ob
+
+    def _block_start(self, ev: BlockStart) -> list[Fragment]:
+        parent = ev.parent_tool_use_id
+        st = self._stream(parent)
+        out = self._close_block(st, ev.index, parent) if ev.index in st.blocks else []
+        ob = self._open(st, ev.index, ev.block, "", parent is not None)
+        first = ""
+        if isinstance(ev.block, TextBlock):
+            first = ev.block.text
+        elif isinstance(ev.block, ThinkingBlock):
+            first = ev.block.thinking
+        if first and ob.kind is not None:
+            out.append(self._frag(ob.channel, first, False, ob.kind, st.message_id, ev.index,
+                                  parent is not None))
+        return out
+
+    def _delta(self, ev: BlockDelta) -> list[Fragment]:
+        parent = ev.parent_tool_use_id
+        st = self._streams.get(parent)
+        if st is None:
+            st = self._stream(parent)
+        ob = st.blocks.get(ev.index)
+        if ob is None:
+            ob = self._open(st, ev.index, None, ev.kind, parent is not None)
+        if ob.kind is None or not ev.text:
+            return []
+        if ev.kind == "input_json":
+            if ob.tool is not None and ob.json_len < _MAX_TOOL_JSON:
+                ob.json_parts.append(ev.text)
+                ob.json_len += len(ev.text)
+            return []
+        if (ev.kind == "text" and ob.kind is SentenceKind.PROSE) or (
+            ev.kind == "thinking" and ob.kind is SentenceKind.THINKING
+        ):
+            return [self._frag(ob.channel, ev.text, False, ob.kind, st.message_id, ev.index,
+                               parent is not None)]
+        return []
+
+    def _block_stop(self, ev: BlockStop) -> list[Fragment]:
+        st = self._streams.get(ev.parent_tool_use_id)
+        if st is None or ev.index not in st.blocks:
+            return []
+        return self._close_block(st, ev.index, ev.parent_tool_use_id)
+
+    def _close_block(self, st: _Stream, index: int, parent: str | None) -> list[Fragment]:
+        ob = st.blocks.pop(index)
+        if ob.kind is None:
+            return []
+        subagent = parent is not None
+        if ob.tool is not None:
+            inp: Any = ob.tool.input
+            if ob.json_parts and ob.json_len < _MAX_TOOL_JSON:
+                try:
+                    inp = orjson.loads("".join(ob.json_parts))
+                except orjson.JSONDecodeError:
+                    log.debug("tool input of block %d is not valid JSON", index)
+            text = tool_phrase(ob.tool.name, inp if isinstance(inp, dict) else {}, ob.tool.server)
+            return [self._frag(ob.channel, text, True, ob.kind, st.message_id, index, subagent,
+                               markdown=False)]
+        return [self._frag(ob.channel, "", True, ob.kind, st.message_id, index, subagent)]
+
+    def _close_stream(self, parent: str | None) -> list[Fragment]:
+        st = self._streams.pop(parent, None)
+        if st is None:
+            return []
+        out: list[Fragment] = []
+        for index in sorted(st.blocks):
+            out += self._close_block(st, index, parent)
+        return out
+
+    # ------------------------------------------------------------ full lines ----
+
+    def _assistant(self, ev: AssistantMessage) -> list[Fragment]:
+        mid = ev.message_id
+        streamed: set[int] = set()
+        first = 0
+        if mid:
+            streamed = self._streamed.get(mid, streamed)
+            first = self._remember(self._full_seen, mid, 0)
+            self._full_seen[mid] = first + len(ev.blocks)
+        subagent = ev.subagent
+        out: list[Fragment] = []
+        for k, block in enumerate(ev.blocks):
+            index = first + k
+            if index in streamed:
+                continue  # already spoken from its deltas
+            kind: SentenceKind
+            if isinstance(block, TextBlock):
+                kind, text, md = SentenceKind.PROSE, block.text, True
+            elif isinstance(block, ThinkingBlock):
+                kind, text, md = SentenceKind.THINKING, block.thinking, True
+            elif isinstance(block, ToolUseBlock):
+                kind, md = SentenceKind.TOOL, False
+                text = tool_phrase(block.name, block.input, block.server)
+            else:
+                continue
+            if text and self._wants(kind, subagent):
+                out.append(self._frag(self._channel(), text, True, kind, mid, index, subagent,
+                                      markdown=md))
+        return out

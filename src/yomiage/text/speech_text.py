@@ -1,0 +1,339 @@
+"""Markdown/code/URLs/paths → speakable text, incrementally.
+
+``SpeechText.feed(delta)`` takes markdown split anywhere (inside a code fence, an inline
+code span, a URL, an emoji sequence) and returns the speakable text that is already
+certain, so a sentence can complete as soon as its end has arrived; nothing waits for
+the end of the paragraph. The output is meant for :mod:`yomiage.text.segment`:
+
+* ``"\\n"`` marks a hard boundary (end of a heading, paragraph or list item);
+* inline code is wrapped in :data:`PROTECT_OPEN`/:data:`PROTECT_CLOSE` so that the
+  segmenter never ends a sentence inside it (``Use the `?` operator``); the segmenter
+  removes the markers.
+
+Rules: headings, emphasis, lists and quotes become plain sentences; fenced code and
+tables are dropped (optionally "Code omitted." / "Table omitted."); tables are dropped
+rather than read row by row because cells are fragments that make no sentence when
+heard; ``[text](url)`` → text; a bare or ``<…>`` URL → its host; a file path → its file
+name; inline code keeps its content (paths/URLs shortened) unless longer than
+:data:`LONG_CODE` characters, then it is dropped; emoji, zero-width and decorative
+symbols are removed; controls and line separators become spaces; ``<system-reminder>``
+blocks, ``Co-Authored-By:`` and ``🤖 Generated with`` lines are never spoken.
+
+Example::
+
+    st = SpeechText()
+    st.feed("## Steps\\n\\n1. Edit `src/app/main.py`")  # → "Steps\\n" + "\\ue000main.py\\ue001"…
+    st.flush()
+"""
+
+from __future__ import annotations
+
+import re
+
+from yomiage.text.speech_inline import (
+    _ROBOT,
+    HOLD_MAX,
+    LONG_CODE,
+    PROTECT_CLOSE,
+    PROTECT_OPEN,
+    clean_chars,
+    path_name,
+    reduce_inline,
+    safe_end,
+    url_host,
+)
+
+# ------------------------------------------------------------------- line starts ----
+
+_LEAD_WS = re.compile(r"[ \t]*(?:>[ \t]*)*")
+_FENCE = re.compile(r"(`{3,}|~{3,})")
+_HEADING = re.compile(r"#{1,6}(?:[ \t]+|$)")
+_BULLET = re.compile(r"[-*+•][ \t]+")
+_ORDERED = re.compile(r"\d{1,9}[.)][ \t]+")
+_CHECKBOX = re.compile(r"\[[ xX]\][ \t]+")
+_ONLY_RULE = re.compile(r"[-*_=+ \t]*")
+_FENCE_LINE = {c: re.compile("(?m)^[ \t>]*" + re.escape(c)) for c in "`~"}
+_DROP_PREFIXES = ("co-authored-by:", _ROBOT + " generated with")
+
+
+def _is_prefix(rest: str, complete: bool, *patterns: str) -> bool:
+    low = rest.lower()
+    return not complete and any(p.startswith(low) for p in patterns)
+
+
+def classify(s: str, complete: bool) -> tuple[str, int] | None:
+    """Kind of the line beginning ``s`` and where its text starts, or None (need more).
+
+    Kinds: blank, heading, item, para, fence, table, drop. ``complete`` says that
+    ``s`` is the whole line.
+    """
+    lead = _LEAD_WS.match(s)
+    k = lead.end() if lead else 0
+    rest = s[k:]
+    if not rest:
+        return ("blank", k) if complete else None
+    c = rest[0]
+    if c in "`~":
+        m = _FENCE.match(rest)
+        if m and (m.end() < len(rest) or complete):
+            return ("fence", k)
+        if not complete and rest == c * len(rest):
+            return None
+    if c == "#":
+        m = _HEADING.match(rest)
+        if m and (m.end() < len(rest) or complete):
+            return ("heading", k + m.end())
+        if m and not complete:
+            return None
+        if not complete and rest == "#" * len(rest) and len(rest) <= 6:
+            return None
+    if c == "|":
+        return ("table", k)
+    if c in "-*+_=•":
+        m = _BULLET.match(rest)
+        if m:
+            body = rest[m.end() :]
+            if _ONLY_RULE.fullmatch(body):
+                if not complete:
+                    return None
+                if c in "-*_" and len(rest.replace(" ", "")) >= 3:
+                    return ("drop", k)
+            return _item(s, k + m.end(), complete)
+        if _ONLY_RULE.fullmatch(rest):
+            if not complete:
+                return None
+            return ("drop", k) if len(rest.strip()) >= 3 or rest.strip() in "-*+" else ("para", k)
+    if c.isdigit():
+        m = _ORDERED.match(rest)
+        if m:
+            return _item(s, k + m.end(), complete)
+        if not complete and re.fullmatch(r"\d{1,9}[.)]?", rest):
+            return None
+    if c in "cC" + _ROBOT:
+        low = rest.lower()
+        if any(low.startswith(p) for p in _DROP_PREFIXES):
+            return ("drop", k)
+        if _is_prefix(rest, complete, *_DROP_PREFIXES):
+            return None
+    return ("para", k)
+
+
+def _item(s: str, start: int, complete: bool) -> tuple[str, int] | None:
+    body = s[start:]
+    m = _CHECKBOX.match(body)
+    if m:
+        return ("item", start + m.end())
+    if not complete and body and "[x] ".startswith(body.lower().replace(" ", "x", 1)[:4]) \
+            and len(body) < 4:
+        return None
+    return ("item", start)
+
+
+# ------------------------------------------------------------------ tag stripper ----
+
+_TAG_OPEN = "<system-reminder>"
+_TAG_CLOSE = "</system-reminder>"
+
+
+class _TagStripper:
+    """Removes ``<system-reminder>…</system-reminder>`` from a stream of deltas."""
+
+    __slots__ = ("_held", "_inside")
+
+    def __init__(self) -> None:
+        self._held = ""
+        self._inside = False
+
+    def feed(self, s: str, final: bool = False) -> str:
+        if self._held:
+            s, self._held = self._held + s, ""
+        elif not self._inside and "<" not in s:
+            return s
+        out: list[str] = []
+        while s:
+            if self._inside:
+                j = s.find(_TAG_CLOSE)
+                if j < 0:
+                    if not final:
+                        self._held = _tail_prefix(s, _TAG_CLOSE)
+                    return "".join(out)
+                s = s[j + len(_TAG_CLOSE) :]
+                self._inside = False
+                continue
+            j = s.find("<")
+            if j < 0:
+                out.append(s)
+                break
+            out.append(s[:j])
+            rest = s[j:]
+            if rest.startswith(_TAG_OPEN):
+                self._inside = True
+                s = rest[len(_TAG_OPEN) :]
+            elif _TAG_OPEN.startswith(rest) and not final:
+                self._held = rest
+                break
+            else:
+                out.append("<")
+                s = rest[1:]
+        return "".join(out)
+
+
+def _tail_prefix(s: str, tag: str) -> str:
+    for n in range(min(len(tag) - 1, len(s)), 0, -1):
+        if tag.startswith(s[-n:]):
+            return s[-n:]
+    return ""
+
+
+# ------------------------------------------------------------------- SpeechText ----
+
+_START, _TEXT, _DROPLINE, _CODE_START, _CODE_SKIP = range(5)
+
+
+class SpeechText:
+    """Incremental markdown → speech converter for one content block.
+
+    Attributes:
+        code_chars: characters of fenced code skipped so far.
+        prose_chars: characters of text emitted so far.
+    """
+
+    def __init__(self, code_notice: bool = False) -> None:
+        self.code_notice = code_notice
+        self.code_chars = 0
+        self.prose_chars = 0
+        self._tags = _TagStripper()
+        self._buf = ""  # unprocessed text of the current line
+        self._mode = _START
+        self._open = False  # text emitted since the last hard boundary
+        self._heading = False
+        self._fence = ""
+        self._table = False
+
+    def feed(self, delta: str) -> str:
+        """Speakable text that ``delta`` made certain (possibly empty)."""
+        return self._run(delta, final=False)
+
+    def flush(self) -> str:
+        """Everything still held, at the end of the block."""
+        out = self._run("", final=True)
+        self._tags = _TagStripper()
+        return out
+
+    def _run(self, delta: str, final: bool) -> str:
+        text = self._tags.feed(clean_chars(delta, keep_robot=True), final)
+        buf = self._buf + text if self._buf else text
+        out: list[str] = []
+        pos = 0
+        n = len(buf)
+        while pos < n:
+            nl = buf.find("\n", pos)
+            complete = nl >= 0 or final
+            end = nl if nl >= 0 else n
+            mode = self._mode
+            if mode == _CODE_START:  # jump over code lines that cannot close the fence
+                m = _FENCE_LINE[self._fence[0]].search(buf, pos)
+                skip_to = m.start() if m else (n if final else buf.rfind("\n", pos) + 1)
+                if skip_to > pos:
+                    self.code_chars += skip_to - pos
+                    pos = skip_to
+                    continue
+            if mode in (_START, _CODE_START):
+                got = classify(buf[pos:end], complete)
+                if got is None:
+                    break
+                pos = self._start_line(got, buf, pos, end, out)
+                continue
+            if mode == _TEXT:
+                if nl < 0 and not final:
+                    cut = pos + safe_end(buf[pos:end])
+                    if end - cut > HOLD_MAX:  # an unclosed ` [ or <: stop waiting for it
+                        k = max(buf.rfind(" ", cut, end), buf.rfind("\t", cut, end))
+                        cut = k + 1 if k >= cut else cut
+                    if cut > pos:
+                        self._emit(reduce_inline(buf[pos:cut]), out)
+                        pos = cut
+                    break
+                self._emit(reduce_inline(buf[pos:end]), out)
+                self._end_line(out)
+                pos = end + 1 if nl >= 0 else end
+                if nl < 0:
+                    break
+                continue
+            # dropped line or code
+            if mode == _CODE_SKIP:
+                self.code_chars += end - pos
+            if nl < 0:
+                pos = n
+                break
+            pos = nl + 1
+            self._mode = _CODE_START if mode == _CODE_SKIP else _START
+        self._buf = buf[pos:] if pos < n else ""
+        if final:
+            if self._buf:  # an unfinished line start: read it as text
+                self._emit(reduce_inline(self._buf), out)
+                self._buf = ""
+            self._mode = _START
+            self._open = False
+            self._heading = False
+        return "".join(out)
+
+    def _start_line(self, got: tuple[str, int], buf: str, pos: int, end: int,
+                    out: list[str]) -> int:
+        kind, start = got
+        if self._mode == _CODE_START:
+            rest = buf[pos + start : end].strip()
+            if kind == "fence" and rest.startswith(self._fence) and \
+                    rest.strip(self._fence[0]) == "":
+                self._mode = _DROPLINE
+            else:
+                self._mode = _CODE_SKIP
+            return pos
+        if kind != "table" and kind != "blank":
+            self._table = False
+        if kind == "para" and self._open and not self._heading:
+            self._mode = _TEXT  # a soft line break: the paragraph goes on
+            return pos + start
+        if self._open:
+            out.append("\n")
+            self._open = False
+        if kind == "blank":
+            self._mode = _DROPLINE
+            return pos
+        if kind in ("heading", "item", "para"):
+            self._mode = _TEXT
+            self._open = True
+            self._heading = kind == "heading"
+            return pos + start
+        if kind == "fence":
+            m = _FENCE.match(buf, pos + start)
+            self._fence = m.group() if m else "```"
+            self._mode = _CODE_SKIP
+            if self.code_notice:
+                out.append("Code omitted.\n")
+            return pos
+        if kind == "table" and self.code_notice and not self._table:
+            out.append("Table omitted.\n")
+        self._table = kind == "table"
+        self._mode = _DROPLINE
+        return pos
+
+    def _end_line(self, out: list[str]) -> None:
+        if self._heading:
+            out.append("\n")
+            self._open = False
+            self._heading = False
+        else:
+            out.append(" ")
+        self._mode = _START
+
+    def _emit(self, text: str, out: list[str]) -> None:
+        if text:
+            self.prose_chars += len(text)
+            out.append(text)
+
+
+__all__ = [
+    "HOLD_MAX", "LONG_CODE", "PROTECT_CLOSE", "PROTECT_OPEN", "SpeechText", "classify",
+    "clean_chars", "path_name", "reduce_inline", "safe_end", "url_host",
+]

@@ -1,0 +1,1 @@
+"""The PyTorch GPU engine: static KV cache, CUDA graphs, greedy decoding."""
