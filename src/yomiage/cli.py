@@ -14,7 +14,8 @@ from typing import Any
 from yomiage import __version__
 from yomiage.config import Config, load_config
 
-COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say")
+COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say",
+            "hooks", "hook", "follow")
 
 
 def _add_policy_flags(p: argparse.ArgumentParser) -> None:
@@ -155,7 +156,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default=None, help="language of the text (default: the --to language)")
     _add_speech_flags(p)
     p.add_argument("--out", metavar="PATH", help="WAV file, '-' for raw PCM, or 'null'")
+
+    _add_hooks_parsers(sub)
     return parser
+
+
+def _add_hooks_parsers(sub: Any) -> None:
+    """`yomiage hooks …` (install into agents' settings) and `yomiage follow`."""
+    p = sub.add_parser("hooks", help="install yomiage's hooks into Claude Code, Codex or "
+                                     "Gemini CLI: yomiage hooks install")
+    p.add_argument("action", choices=["install", "uninstall", "status"])
+    p.add_argument("--agent", choices=["claude", "codex", "gemini"], default="claude")
+    p.add_argument("--scope", choices=["user", "project", "local"], default="user",
+                   help="user (~/.claude/settings.json), project (.claude/settings.json) "
+                        "or local (.claude/settings.local.json)")
+    p.add_argument("--events", nargs="+", metavar="EVENT",
+                   help="events to hook (default: the usual ones; 'all' adds SubagentStop "
+                        "and PreToolUse)")
+    p.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
+    p.add_argument("--replace", action="store_true",
+                   help="Codex: replace another notify program (it runs only one)")
+
+    p = sub.add_parser("hook", help="(run by an agent) hand one hook payload to the daemon")
+    p.add_argument("--agent", choices=["claude", "codex", "gemini"], default="claude")
+    p.add_argument("payload", nargs="?", help="the payload (Codex passes it as an argument; "
+                                              "others on stdin)")
+
+    p = sub.add_parser("follow", help="narrate the newest Claude Code transcript as it grows")
+    p.add_argument("path", nargs="?", help="a transcript .jsonl or a folder "
+                                           "(default ~/.claude/projects)")
+    p.add_argument("--from-start", action="store_true",
+                   help="speak what the transcript already holds too")
+    p.add_argument("--interval", type=float, default=0.1, metavar="SECONDS",
+                   help="how often to look for new lines (default 0.1)")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
 
 
 _CONFIG_KEYS = {f for f in Config.__dataclass_fields__}
@@ -183,6 +219,10 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `yomiage` console script; returns the exit code."""
     raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["hook"]:  # an agent's hook: the light client, never the full parser
+        from yomiage.hooks.cli import main as hook_main
+
+        return hook_main(raw[1:])
     parser = build_parser()
     args = parser.parse_args(_normalise_argv(raw))
     from yomiage.logs import setup_logging
@@ -238,6 +278,16 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
         from yomiage.commands.say import run_say
 
         return run_say(args.text, cfg, lang=args.lang)
+    if cmd == "hooks":
+        from yomiage.commands.hooks import run_hooks
+
+        return run_hooks(args.action, agent=args.agent, scope=args.scope, events=args.events,
+                         dry_run=args.dry_run, replace=args.replace)
+    if cmd == "follow":
+        from yomiage.commands.follow import run_follow
+
+        return run_follow(args.path, cfg, from_start=args.from_start, interval=args.interval,
+                          quiet=args.quiet)
     raise AssertionError(f"unhandled command {cmd!r}")
 
 
