@@ -8,9 +8,13 @@ hook client imports it on every agent event.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (not from typing: the hook client need not import it)
+if TYPE_CHECKING:
+    from typing import Any
 
-_handler: Any = None
+    from yomiage.hooks.handler import HookHandler
+
+_handler: HookHandler | None = None
 
 
 def handle(payload: dict[str, Any], agent: str) -> list[dict[str, Any]]:
@@ -24,5 +28,4 @@ def handle(payload: dict[str, Any], agent: str) -> list[dict[str, Any]]:
         from yomiage.hooks.handler import HookHandler
 
         _handler = HookHandler()
-    result: list[dict[str, Any]] = _handler.handle(payload, agent)
-    return result
+    return _handler.handle(payload, agent)
