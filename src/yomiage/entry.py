@@ -18,7 +18,7 @@ def main() -> int:
     argv = sys.argv[1:]
     if argv[:1] == ["hook"]:
         try:
-            from yomiage.hooks.cli import main as hook_main  # type: ignore[import-not-found]
+            from yomiage.hooks.cli import main as hook_main
         except ImportError:
             pass
         else:
