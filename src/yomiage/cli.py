@@ -15,7 +15,14 @@ from yomiage import __version__
 from yomiage.config import Config, load_config
 
 COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say",
-            "hooks", "hook", "follow")
+            "daemon", "hooks", "hook", "follow")
+
+
+def _add_daemon_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--daemon", dest="daemon", action="store_const", const="on",
+                   help="hand the text to the shared warm daemon (starting one if needed)")
+    p.add_argument("--no-daemon", dest="daemon", action="store_const", const="off",
+                   help="narrate in this process even when the config says daemon = auto")
 
 
 def _add_policy_flags(p: argparse.ArgumentParser) -> None:
@@ -85,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("narrate", help="narrate a stream-json file or stdin (the default)")
     p.add_argument("source", nargs="?", default="-", help="file, or - for stdin (default)")
+    _add_daemon_flag(p)
     _add_policy_flags(p)
     _add_speech_flags(p)
     _add_output_flags(p)
@@ -156,6 +164,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default=None, help="language of the text (default: the --to language)")
     _add_speech_flags(p)
     p.add_argument("--out", metavar="PATH", help="WAV file, '-' for raw PCM, or 'null'")
+    _add_daemon_flag(p)
+
+    p = sub.add_parser("daemon", help="the warm narrator every agent shares: "
+                                      "start, stop, status, run (foreground)")
+    p.add_argument("action", choices=["start", "stop", "status", "run"])
+    p.add_argument("--json", action="store_true", help="status: one JSON object")
+    p.add_argument("--record", metavar="FILE.jsonl",
+                   help="run: append what is spoken, cut or dropped to this file")
+    p.add_argument("--policy", dest="daemon_policy", choices=["fair", "fifo", "latest"],
+                   help="order between sessions (default fair)")
+    p.add_argument("--idle-timeout", dest="daemon_idle_timeout", type=float,
+                   metavar="SECONDS", help="unload the engines after this long idle")
+    p.add_argument("--lead-in", dest="daemon_lead_in", action=argparse.BooleanOptionalAction,
+                   default=None, help="name the project when the speaker changes")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
 
     _add_hooks_parsers(sub)
     return parser
@@ -232,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
+    args.raw_argv = raw
     try:
         return _dispatch(args, cfg)
     except KeyboardInterrupt:
@@ -250,6 +276,13 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
         from yomiage.commands.narrate import run_narrate
 
         return run_narrate(args.source, cfg, quiet=args.quiet)
+    if cmd == "daemon":
+        from yomiage.commands.daemon import run_daemon
+
+        raw = list(getattr(args, "raw_argv", []))
+        forward = raw[raw.index("start") + 1:] if "start" in raw else []
+        return run_daemon(args.action, cfg, forward=forward, as_json=args.json,
+                          record=args.record)
     if cmd == "run":
         from yomiage.commands.run import run_agent
 
@@ -277,6 +310,10 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     if cmd == "say":
         from yomiage.commands.say import run_say
 
+        if _use_daemon(cfg):
+            from yomiage.daemon.sayclient import say_via_daemon
+
+            return say_via_daemon(args.text, lang=args.lang)
         return run_say(args.text, cfg, lang=args.lang)
     if cmd == "hooks":
         from yomiage.commands.hooks import run_hooks
@@ -289,6 +326,21 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
         return run_follow(args.path, cfg, from_start=args.from_start, interval=args.interval,
                           quiet=args.quiet)
     raise AssertionError(f"unhandled command {cmd!r}")
+
+
+def _use_daemon(cfg: Config) -> bool:
+    """True when this client should hand its text to the daemon (on; or auto and one
+    answers)."""
+    if cfg.daemon == "on":
+        return True
+    if cfg.daemon == "auto":
+        from yomiage.daemon.client import try_connect
+
+        conn = try_connect()
+        if conn is not None:
+            conn.close()
+            return True
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover
