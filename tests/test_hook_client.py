@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import hook_payloads as hp
 import pytest
+
+import hook_payloads as hp
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
