@@ -174,3 +174,16 @@ def test_transcript_wait_gives_up(tmp_path: Path) -> None:
     assert wait_for_reply(path, None, timeout=0.3) is None
     assert time.monotonic() - t0 < 2
     assert wait_for_reply(tmp_path / "missing.jsonl", None, timeout=0.1) is None
+
+
+def test_a_display_hook_that_runs_after_stop_is_not_spoken_again() -> None:
+    """Async hooks are separate processes: a late MessageDisplay may reach the daemon
+    after the Stop that already carried its text."""
+    h = _h()
+    _run(h, hp.prompt())
+    [m] = _run(h, hp.stop("One line.\nTwo lines."))
+    assert m["text"] == "One line.\nTwo lines."
+    assert _run(h, hp.display("msg_01", 0, "One line.\nTwo")) == []
+    assert _run(h, hp.display("msg_01", 1, " lines.", final=True)) == []
+    _run(h, hp.prompt())
+    assert _run(h, hp.display("msg_02", 0, "One line.\n"))  # a new turn speaks again

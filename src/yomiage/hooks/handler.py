@@ -76,6 +76,7 @@ class _Session:
     turn: int = 0
     prompt_offset: int | None = None
     messages: OrderedDict[str, _Message] = field(default_factory=OrderedDict)
+    stopped: str | None = None  # this turn's reply as Stop gave it
 
 
 def _project(cwd: str) -> str:
@@ -157,6 +158,7 @@ class HookHandler:
         st = self._session(sid)
         st.turn += 1
         st.messages.clear()
+        st.stopped = None
         path = _str(payload, "transcript_path")
         st.prompt_offset = file_size(path) if path else None
         return [{"type": "interrupt", "session": sid}]
@@ -178,6 +180,8 @@ class HookHandler:
         if payload.get("final") is True:
             msg.final = True
         text = msg.text()
+        if st.stopped is not None and text and st.stopped.startswith(text):
+            return []  # a chunk's hook that ran after Stop's: Stop spoke this text already
         complete = msg.final and len(text) == sum(len(c) for c in msg.chunks.values())
         done = text if complete else text[:text.rfind("\n") + 1]
         if done == msg.sent and not complete:
@@ -197,6 +201,7 @@ class HookHandler:
                 return []
             text = found
         mid = self._same_message(st, text)
+        st.stopped = text
         return [self._reply(sid, cwd, agent, mid, text, True)]
 
     def _same_message(self, st: _Session, text: str) -> str:
