@@ -113,3 +113,12 @@ def test_problems_go_to_the_log_never_to_the_agent(short_tmp: Path, stdin: bytes
     r = _hook(env, stdin, *args)
     assert r.returncode == 0 and r.stdout == b"" and r.stderr == b""
     assert logged in (short_tmp / "daemon.log").read_text()
+
+
+def test_global_flags_before_hook_still_reach_the_light_client(short_tmp: Path) -> None:
+    env = _env(short_tmp, short_tmp / "none.sock")
+    code = "import sys; from yomiage.cli import main; sys.exit(main())"
+    r = subprocess.run([sys.executable, "-c", code, "-q", "hook", "--agent", "codex", "{}"],
+                       capture_output=True, env=env, timeout=60)
+    assert r.returncode == 0 and r.stdout == b""
+    assert "no yomiage daemon answers" in (short_tmp / "daemon.log").read_text()

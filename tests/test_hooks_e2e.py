@@ -136,6 +136,7 @@ def test_scripted_interactive_session(env: dict[str, str]) -> None:
     cut_or_dropped = {r["text"] for r in rec if r["event"] in ("cut", "drop")}
     assert set(REPLY1) - ended <= cut_or_dropped, (ended, cut_or_dropped)
     assert alert in ended and REPLY2 in ended
+    assert {r["priority"] for r in rec if r["text"] == alert} == {"alert"}
     interrupted = {r["text"] for r in rec if r.get("reason") == "interrupted"}
     assert interrupted & set(REPLY1), "the second prompt did not cut the first reply"
     assert started.index(REPLY2) > started.index(first[-1])

@@ -315,6 +315,10 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
 
             return say_via_daemon(args.text, lang=args.lang)
         return run_say(args.text, cfg, lang=args.lang)
+    if cmd == "hook":  # reached only with global flags before it (`yomiage -v hook`)
+        from yomiage.hooks.cli import main as hook_main
+
+        return hook_main(["--agent", args.agent, *([args.payload] if args.payload else [])])
     if cmd == "hooks":
         from yomiage.commands.hooks import run_hooks
 
