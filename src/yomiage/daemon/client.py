@@ -59,7 +59,9 @@ class Connection:
         the connection breaks or the reply does not come within ``timeout`` seconds."""
         self.sock.settimeout(timeout)
         try:
-            self.sock.sendall(encode(message))
+            # the daemon may have answered (e.g. refused) and closed: read that reply
+            with contextlib.suppress(OSError):
+                self.sock.sendall(encode(message))
             while b"\n" not in self._buf:
                 data = self.sock.recv(65536)
                 if not data:
