@@ -4,6 +4,7 @@ sockets, order across sessions, an interrupt, and a client on a relayed socket."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,7 +12,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,7 @@ def test_sessions_order_and_an_interrupt(env: dict[str, str], tmp_path: Path) ->
     assert client(env, {"type": "lines", "session": "alpha", "end": True,
                         "lines": [_user("No, stop."), _assistant("Alpha after.", "a2")]})[0]["ok"]
     assert client(env, {"type": "say", "text": "Attention please.", "priority": "alert"})[0]["ok"]
-    out, err = narrate.communicate(timeout=90)  # returns once its session was spoken
+    _, err = narrate.communicate(timeout=90)  # returns once its session was spoken
     assert narrate.returncode == 0, err
     assert client(env, {"type": "wait", "timeout": 60}, timeout=90)[0]["idle"]
     ended = _texts(env, "end")
@@ -200,13 +200,11 @@ class Relay:
             while data := src.recv(65536):
                 dst.sendall(data)
         except OSError:
-            pass
+            return
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self.stop.set()

@@ -61,6 +61,7 @@ class Utterance:
     ended: bool = False
     cut: bool = False
     spoken: str = ""
+    audio_s: float = 0.0
 
 
 def lead_in_text(project: str, lang: str) -> str:
@@ -330,7 +331,7 @@ class Core:
                 self._note_cut(it, reason)
             else:
                 it.payload = replace(it.payload, cut=False, started=False, ended=False,
-                                     spoken="", arrived=it.payload.arrived)
+                                     spoken="", audio_s=0.0)
                 self.sched.push_front(it)
                 self._write_record("requeue", it, reason=reason)
         return len(targets)
@@ -459,7 +460,9 @@ class Core:
             wait = (time.perf_counter() - u.arrived) * 1000
             if u.first_of_reply:
                 self.first_audio_ms.append(wait)
-            self._write_record("start", item, wait_ms=round(wait, 1))
+            self._write_record("start", item, wait_ms=round(wait, 1),
+                               first_of_reply=u.first_of_reply)
+        u.audio_s += chunk.duration
         s = self.sessions.get(item.session)
         if s is not None:
             s.spoken_s += chunk.duration
@@ -500,7 +503,7 @@ class Core:
         u: Utterance = item.payload
         row = {"t": time.time(), "perf": time.perf_counter(), "event": event,
                "session": item.session, "priority": item.priority, "kind": u.kind,
-               "text": u.text, "spoken": u.spoken, **extra}
+               "text": u.text, "spoken": u.spoken, "audio_s": round(u.audio_s, 3), **extra}
         with self._record_lock:
             if self._record is not None:
                 self._record.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -79,9 +79,9 @@ def peer_allowed(conn: socket.socket) -> bool:
 class Server:
     """The listening socket, its lock and the client threads around a :class:`Core`."""
 
-    def __init__(self, core: Core, path: Path) -> None:
+    def __init__(self, core: Core, path: str | os.PathLike[str]) -> None:
         self.core = core
-        self.path = path
+        self.path = Path(path)
         self._listener: socket.socket | None = None
         self._lock_fd: int | None = None
         self._conns = 0
@@ -338,14 +338,14 @@ def _safe_uid(conn: socket.socket) -> str:
         return "?"
 
 
-def serve(cfg: Config, path: Path | None = None, *, policy: str = "fair",
+def serve(cfg: Config, path: str | os.PathLike[str] | None = None, *, policy: str = "fair",
           idle_timeout: float = 0.0, record: Path | None = None, lead_in: bool = True,
           ready_fd: int | None = None) -> int:
     """Run a daemon in this process until shutdown; returns the exit code.
 
     Returns 0 at once (after one log line) when another daemon serves ``path``.
     ``ready_fd``: a pipe written to and closed once the socket answers."""
-    path = path or paths.socket_path()
+    path = Path(path or paths.socket_path())
     core = Core(cfg, policy=policy, idle_timeout=idle_timeout, record=record,
                 lead_in=lead_in)
     server = Server(core, path)

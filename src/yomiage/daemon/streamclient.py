@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sys
 from typing import BinaryIO
 
@@ -23,7 +22,7 @@ BATCH_BYTES = 1024 * 1024
 
 def session_id() -> str:
     """This client's own session id (host and pid)."""
-    return f"cli-{socket.gethostname()}-{os.getpid()}"
+    return f"cli-{os.uname().nodename}-{os.getpid()}"
 
 
 def stream_to_daemon(stream: BinaryIO, *, live: bool, session: str | None = None,
