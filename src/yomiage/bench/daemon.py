@@ -65,11 +65,35 @@ def config_env(cfg: Config) -> dict[str, str]:
     return env
 
 
+RUN_CODE = """
+import logging, sys
+from yomiage.bench.daemon import bench_engines
+from yomiage.config import load_config
+from yomiage.daemon.server import serve
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+cfg = load_config()
+shape = sys.argv[1]
+sys.exit(serve(cfg, policy=cfg.daemon_policy, record=sys.argv[2], lead_in=False,
+               loader=(lambda c: bench_engines(c, shape)) if shape else None))
+"""
+
+
+def bench_engines(cfg: Config, shape: str) -> Any:
+    """The pipeline bench's engines (a random-weight model of ``shape``, real voice) as
+    the daemon's :class:`~yomiage.narrate.engines.Engines`."""
+    from yomiage.bench.pipeline import load_bench_engines
+    from yomiage.narrate.engines import Engines
+
+    eng = load_bench_engines(cfg, shape)
+    return Engines(eng.translator, eng.voice, eng.load_s, cfg.target_lang)
+
+
 class BenchDaemon:
     """A daemon process on a private socket, its record file, and a connection."""
 
-    def __init__(self, cfg: Config, folder: Path) -> None:
+    def __init__(self, cfg: Config, folder: Path, shape: str | None = None) -> None:
         self.folder = folder
+        self.shape = shape or ""
         self.sock = folder / "d.sock"
         self.record = folder / "record.jsonl"
         env = {k: v for k, v in os.environ.items() if not k.startswith("YOMIAGE_")}
@@ -82,15 +106,19 @@ class BenchDaemon:
         self.env = env
         self._pos = 0
 
+    def spawn(self) -> None:
+        """Start the daemon process (it answers once its socket is bound)."""
+        with open(self.folder / "daemon.log", "ab") as log:
+            subprocess.Popen([sys.executable, "-c", RUN_CODE, self.shape, str(self.record)],
+                             env=self.env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+
     def start(self, timeout: float = 300.0) -> float:
         """Start the daemon and wait for its engines; returns the seconds it took."""
         from yomiage.daemon.client import send
 
         t0 = time.perf_counter()
-        with open(self.folder / "daemon.log", "ab") as log:
-            subprocess.Popen([sys.executable, "-m", "yomiage.cli", "daemon", "run"],
-                             env=self.env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        self.spawn()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(Exception):
@@ -201,7 +229,7 @@ def bench_first_audio(d: BenchDaemon, cfg: Config, replies: list[str]) -> dict[s
     from yomiage.text.events import RawLine
     from yomiage.text.flow import TextFlow
 
-    engines = load_engines(cfg, degrade=True)
+    engines = bench_engines(cfg, d.shape) if d.shape else load_engines(cfg, degrade=True)
     inproc, daemon = [], []
     for n, text in enumerate(replies):
         line = _assistant_line(text, f"fa{n}")
@@ -228,19 +256,26 @@ def bench_first_audio(d: BenchDaemon, cfg: Config, replies: list[str]) -> dict[s
 
 
 # ----------------------------------------------------------------- cold start
-def bench_cold(cfg: Config, runs: int) -> dict[str, Any]:
-    """A client that finds no daemon → first audio of its reply (the daemon starts)."""
+def bench_cold(cfg: Config, runs: int, shape: str | None = None) -> dict[str, Any]:
+    """Daemon process start → first audio of a reply sent as soon as the socket answers
+    (the engines load meanwhile)."""
+    from yomiage.daemon.client import DaemonUnavailable
+
     cold: list[float] = []
     for n in range(runs):
         with _folder() as folder:
-            d = BenchDaemon(cfg, folder)
+            d = BenchDaemon(cfg, folder, shape)
             msg = {"type": "lines", "session": "cold", "end": True,
                    "lines": [_assistant_line("The build is green again.", f"c{n}")]}
-            code = ("import json, sys; from yomiage.daemon.client import send; "
-                    "print(send(json.loads(sys.argv[1])))")
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code, json.dumps(msg)], env=d.env,
-                           check=True, capture_output=True, timeout=300)
+            d.spawn()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    d.send(msg)
+                    break
+                except DaemonUnavailable:
+                    time.sleep(0.01)
             rec = d.wait_record("start", t0, "cold", timeout=300)
             if rec is not None:
                 cold.append((rec["perf"] - t0) * 1000)
@@ -349,7 +384,7 @@ def bench_daemon(args: Any, cfg: Config) -> dict[str, Any]:
                               "date": dt.datetime.now(dt.timezone.utc).isoformat(
                                   timespec="seconds")}
     with _folder() as folder:
-        d = BenchDaemon(cfg, folder)
+        d = BenchDaemon(cfg, folder, args.shape)
         result["warm_load_s"] = round(d.start(), 2)
         try:
             result["client"] = bench_client(d, runs)
@@ -360,7 +395,7 @@ def bench_daemon(args: Any, cfg: Config) -> dict[str, Any]:
                                                       args.duration)
         finally:
             d.stop()
-    result["cold"] = bench_cold(cfg, args.cold_runs)
+    result["cold"] = bench_cold(cfg, args.cold_runs, args.shape)
     result["load_average"] = _loadavg()
     return result
 
