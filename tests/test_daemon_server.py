@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,14 @@ class Running:
         return [r["text"] for r in records(self.record) if r["event"] == event]
 
 
-@pytest.fixture
-def daemon() -> Iterator[Running]:
+@contextmanager
+def running(flags: dict[str, Any] | None = None, **core_kw: Any) -> Iterator[Running]:
+    """A server and core in this process (real espeak-ng engines, the timing sink)."""
     with short_dir() as d:
         cfg = load_config({"translator": "none", "voice": "espeak", "out": "timing",
-                           "source_lang": "en", "target_lang": "en"},
+                           "source_lang": "en", "target_lang": "en", **(flags or {})},
                           env={}, path=d / "none.toml")
-        core = Core(cfg, record=d / "record.jsonl", lead_in=False)
+        core = Core(cfg, record=d / "record.jsonl", **{"lead_in": False, **core_kw})
         srv = Server(core, d / "d.sock")
         srv.bind()
         core.start()
@@ -57,6 +59,12 @@ def daemon() -> Iterator[Running]:
             t.join(5)
             srv.close()
             core.close()
+
+
+@pytest.fixture
+def daemon() -> Iterator[Running]:
+    with running() as r:
+        yield r
 
 
 def _send(r: Running, msg: dict[str, Any]) -> dict[str, Any]:
@@ -243,3 +251,40 @@ def test_hook_handler_messages_are_applied(daemon: Running) -> None:
 def test_no_daemon_means_a_clear_error_without_autostart(tmp_path: Path) -> None:
     with pytest.raises(DaemonUnavailable, match="no yomiage daemon"):
         connect(autostart=False, path=tmp_path / "none.sock")
+
+
+def test_idle_timeout_unloads_and_the_next_message_reloads() -> None:
+    with running(idle_timeout=0.6) as r:
+        wait_for(lambda: not r.core.ready, timeout=10, what="the unload")
+        assert not _send(r, {"type": "status"})["ready"]
+        assert _send(r, {"type": "say", "text": "Loaded again."})["ok"]
+        wait_for(lambda: "Loaded again." in r.spoken("end"), what="speech after reload")
+
+
+def test_lag_control_per_session_drops_the_oldest_and_says_so() -> None:
+    with running({"max_lag": 4.0}) as r:
+        text = " ".join(f"This is sentence number {n} of a long reply." for n in range(12))
+        reply = _send(r, {"type": "reply", "session": "a", "text": text, "complete": True})
+        assert reply["ok"]
+        assert _send(r, {"type": "reply", "session": "b", "text": "Bee speaks.",
+                         "complete": True})["ok"]
+        drops = [x for x in records(r.record) if x["event"] == "drop"]
+        assert drops and all(x["session"] == "a" and x["reason"] == "lag" for x in drops)
+        wait_for(lambda: any(t.startswith("Skipped") for t in r.spoken()), timeout=30,
+                 what="the skip notice")
+        _send(r, {"type": "stop"})
+
+
+def test_lead_in_names_the_project_when_the_speaker_changes() -> None:
+    with running(lead_in=True) as r:
+        _send(r, {"type": "reply", "session": "a", "cwd": "/src/alpha", "text": "From alpha.",
+                  "complete": True})
+        _send(r, {"type": "reply", "session": "b", "cwd": "/src/beta", "text": "From beta.",
+                  "complete": True})
+        wait_for(lambda: "From beta." in r.spoken("end"), what="beta")
+        ends = {x["text"]: x for x in records(r.record) if x["event"] == "end"}
+        assert ends["From beta."]["lead_in"] == "beta:"
+        assert ends["From beta."]["spoken"] == "From beta."  # the lead-in is apart
+        assert ends["From alpha."]["lead_in"] == ""  # the first speaker: no lead-in
+        st = _send(r, {"type": "status"})
+        assert {x["project"] for x in st["sessions"]} == {"alpha", "beta"}
