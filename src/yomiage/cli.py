@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
 
     p = sub.add_parser("bench", help="measure latency of each stage and the whole pipeline")
-    p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "all"],
+    p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "daemon",
+                                       "all"],
                    default="pipeline")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="draw a latency waterfall")
@@ -143,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra vocabulary-map sizes to time, comma-separated")
     g.add_argument("--no-openvino", dest="openvino", action="store_false",
                    help="leave out the OpenVINO engine's variants")
+    g = p.add_argument_group("--stage daemon")
+    g.add_argument("--sessions", type=int, default=8, metavar="N",
+                   help="concurrent sessions (default 8)")
+    g.add_argument("--duration", type=float, default=30.0, metavar="SECONDS",
+                   help="length of the concurrent-sessions run (default 30; 120 for the goal)")
+    g.add_argument("--cold-runs", type=int, default=2, metavar="N",
+                   help="cold starts to time (default 2)")
     g = p.add_argument_group("--stage voice")
     g.add_argument("--engines", nargs="+", metavar="VOICE",
                    help="voices to time (default: every installed engine)")

@@ -18,17 +18,20 @@ lost.
 
 from __future__ import annotations
 
-import contextlib
+import _socket  # the C module: `socket` would import enum, selectors… (~10-20 ms)
 import fcntl
 import os
-import socket
 import sys
 import time
-from pathlib import Path
-from typing import Any
 
 from yomiage.daemon import paths
 from yomiage.daemon.protocol import MAX_REPLY, ProtocolError, decode_reply, encode
+
+TYPE_CHECKING = False  # (not from typing: this module must import fast)
+if TYPE_CHECKING:
+    from typing import Any
+
+    PathArg = str | os.PathLike[str] | None
 
 START_TIMEOUT = 20.0
 """Seconds a client waits for a daemon it started (or saw starting) to answer."""
@@ -50,7 +53,7 @@ class DaemonUnavailable(RuntimeError):
 class Connection:
     """One open connection to the daemon: requests go out one at a time, in order."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
         self._buf = b""
 
@@ -59,7 +62,10 @@ class Connection:
         the connection breaks or the reply does not come within ``timeout`` seconds."""
         self.sock.settimeout(timeout)
         try:
-            self.sock.sendall(encode(message))
+            try:  # noqa: SIM105 (contextlib costs a client process milliseconds)
+                self.sock.sendall(encode(message))
+            except OSError:
+                pass  # the daemon may have answered (e.g. refused) and closed: read it
             while b"\n" not in self._buf:
                 data = self.sock.recv(65536)
                 if not data:
@@ -77,8 +83,10 @@ class Connection:
 
     def close(self) -> None:
         """Close the connection (the daemon keeps what was already acknowledged)."""
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 (contextlib costs a client process milliseconds)
             self.sock.close()
+        except OSError:
+            pass
 
     def __enter__(self) -> Connection:
         return self
@@ -87,22 +95,26 @@ class Connection:
         self.close()
 
 
-def try_connect(path: Path | None = None) -> Connection | None:
+def _path(path: PathArg) -> str:
+    return os.fspath(path) if path is not None else paths.socket_path()
+
+
+def try_connect(path: PathArg = None) -> Connection | None:
     """A connection to a running daemon at ``path``, or None if none answers there."""
-    path = path or paths.socket_path()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = _path(path)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(REPLY_TIMEOUT)
-        sock.connect(str(path))
+        sock.connect(path)
     except OSError:
         sock.close()
         return None
     return Connection(sock)
 
 
-def daemon_alive(path: Path | None = None) -> bool:
+def daemon_alive(path: PathArg = None) -> bool:
     """True when a daemon holds the lock of ``path`` (running, perhaps still starting)."""
-    path = path or paths.socket_path()
+    path = _path(path)
     try:
         fd = os.open(paths.lock_path(path), os.O_RDONLY)
     except OSError:
@@ -116,7 +128,7 @@ def daemon_alive(path: Path | None = None) -> bool:
     return False
 
 
-def spawn_daemon(path: Path, args: list[str] | None = None) -> int:
+def spawn_daemon(path: PathArg, args: list[str] | None = None) -> int:
     """Start a detached daemon for ``path``; returns its pid (it may still be starting).
 
     Its stderr goes to the daemon log; it runs in a session of its own so that the
@@ -124,9 +136,9 @@ def spawn_daemon(path: Path, args: list[str] | None = None) -> int:
     import subprocess  # (only a starting client pays for it)
 
     log = paths.log_path()
-    paths.ensure_private_dir(log.parent)
+    paths.ensure_private_dir(os.path.dirname(log))
     env = dict(os.environ)
-    env[paths.ENV_SOCKET] = str(path)
+    env[paths.ENV_SOCKET] = _path(path)
     cmd = [sys.executable, "-m", "yomiage.cli", "daemon", "run", *(args or [])]
     with open(log, "ab") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -135,7 +147,7 @@ def spawn_daemon(path: Path, args: list[str] | None = None) -> int:
     return proc.pid
 
 
-def _wait_answer(path: Path, deadline: float) -> Connection | None:
+def _wait_answer(path: str, deadline: float) -> Connection | None:
     delay = 0.005
     while time.monotonic() < deadline:
         conn = try_connect(path)
@@ -146,12 +158,12 @@ def _wait_answer(path: Path, deadline: float) -> Connection | None:
     return None
 
 
-def connect(*, autostart: bool = True, path: Path | None = None,
+def connect(*, autostart: bool = True, path: PathArg = None,
             start_timeout: float = START_TIMEOUT,
             daemon_args: list[str] | None = None) -> Connection:
     """A connection to the daemon, starting one first when none answers and
     ``autostart`` is true. Raises DaemonUnavailable with one line."""
-    path = path or paths.socket_path()
+    path = _path(path)
     conn = try_connect(path)
     if conn is not None:
         return conn
@@ -159,7 +171,7 @@ def connect(*, autostart: bool = True, path: Path | None = None,
         raise DaemonUnavailable(f"no yomiage daemon answers at {path} "
                                 "(start one: yomiage daemon start)")
     try:
-        paths.ensure_private_dir(path.parent)
+        paths.ensure_private_dir(os.path.dirname(path))
         lock_fd = os.open(paths.start_lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise DaemonUnavailable(f"cannot start a daemon at {path}: {exc}") from None
@@ -188,7 +200,7 @@ def connect(*, autostart: bool = True, path: Path | None = None,
         os.close(lock_fd)  # releases the flock
 
 
-def send(message: dict[str, Any], *, autostart: bool = True, path: Path | None = None,
+def send(message: dict[str, Any], *, autostart: bool = True, path: PathArg = None,
          timeout: float = REPLY_TIMEOUT) -> dict[str, Any]:
     """Send one message and return the daemon's reply (``reply["ok"]`` says whether it
     was accepted; ``reply["error"]`` why not). Starts a daemon when none answers and

@@ -20,10 +20,12 @@ import gc
 import json
 import logging
 import os
+import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -42,6 +44,7 @@ AHEAD_S = 1.5
 while the current one ends; a cut never has much to throw away)."""
 MAX_QUEUED = 2000
 """Sentences one session may have queued; beyond, the oldest are dropped."""
+_DONE: Any = object()  # end of a streamed translation
 SENTENCE_KIND_PRIORITY = {SentenceKind.PROSE: "reply", SentenceKind.THINKING: "reply",
                           SentenceKind.TOOL: "tool", SentenceKind.NOTICE: "alert"}
 
@@ -61,6 +64,8 @@ class Utterance:
     ended: bool = False
     cut: bool = False
     spoken: str = ""
+    audio_s: float = 0.0
+    lead_in: str = ""
 
 
 def lead_in_text(project: str, lang: str) -> str:
@@ -330,7 +335,7 @@ class Core:
                 self._note_cut(it, reason)
             else:
                 it.payload = replace(it.payload, cut=False, started=False, ended=False,
-                                     spoken="", arrived=it.payload.arrived)
+                                     spoken="", audio_s=0.0, lead_in="")
                 self.sched.push_front(it)
                 self._write_record("requeue", it, reason=reason)
         return len(targets)
@@ -417,33 +422,53 @@ class Core:
             self._last_speaker = item.session
         out_lang = engines.target_lang if u.translate else u.lang
         voice = self._voice_for(s, out_lang)
-        texts: list[str] = []
         if change:
-            texts.append(lead_in_text(s.project, voice.language))
-        if u.translate:
-            texts.extend(self._translated(engines, u.text))
-        else:
-            texts.append(u.text)
-        for n, text in enumerate(texts):
+            u.lead_in = lead_in_text(s.project, voice.language)
+            for chunk in voice.stream(u.lead_in):
+                if u.cut or self.shutdown.is_set():
+                    return
+                self._write(item, chunk)
+        pieces = self._translated(engines, u) if u.translate else iter([u.text])
+        for text in pieces:  # a streamed translation: each piece as the decoder writes it
+            if u.cut or self.shutdown.is_set():
+                return
             if not text.strip():
                 continue
-            if n > 0 or not change:
-                u.spoken += text
+            u.spoken += text
             for chunk in voice.stream(text):
                 if u.cut or self.shutdown.is_set():
                     return
                 self._write(item, chunk)
         self._end(item)
 
-    def _translated(self, engines: Any, text: str) -> list[str]:
-        """The translation of ``text``: pieces as the decoder writes them where it can."""
+    def _translated(self, engines: Any, u: Utterance) -> Iterator[str]:
+        """The translation of ``u.text``. Where the engine streams, the pieces come as the
+        decoder writes them, decoded on a thread of their own while the voice speaks the
+        earlier ones (and it stops decoding once ``u`` is cut)."""
         from yomiage.translate.streaming import can_stream, translate_stream
 
         tr = engines.translator
         src, tgt = self.cfg.source_lang, engines.target_lang
-        if self.cfg.stream_translation and can_stream(tr):
-            return list(translate_stream(tr, text, src, tgt))
-        return [tr.translate(text, src, tgt)]
+        if not (self.cfg.stream_translation and can_stream(tr)):
+            yield tr.translate(u.text, src, tgt)
+            return
+        q: queue.Queue[Any] = queue.Queue()
+
+        def decode() -> None:
+            try:
+                with closing(translate_stream(tr, u.text, src, tgt)) as stream:
+                    for piece in stream:
+                        if u.cut or self.shutdown.is_set():
+                            break
+                        q.put(piece)
+            except Exception as exc:  # one line; what was decoded is still spoken
+                log.warning("translation failed on %r: %s", u.text[:40], exc)
+            finally:
+                q.put(_DONE)
+
+        threading.Thread(target=decode, name="yomiage-decode", daemon=True).start()
+        while (piece := q.get()) is not _DONE:
+            yield piece
 
     def _write(self, item: Item, chunk: Any) -> None:
         u: Utterance = item.payload
@@ -459,7 +484,9 @@ class Core:
             wait = (time.perf_counter() - u.arrived) * 1000
             if u.first_of_reply:
                 self.first_audio_ms.append(wait)
-            self._write_record("start", item, wait_ms=round(wait, 1))
+            self._write_record("start", item, wait_ms=round(wait, 1),
+                               first_of_reply=u.first_of_reply)
+        u.audio_s += chunk.duration
         s = self.sessions.get(item.session)
         if s is not None:
             s.spoken_s += chunk.duration
@@ -500,7 +527,8 @@ class Core:
         u: Utterance = item.payload
         row = {"t": time.time(), "perf": time.perf_counter(), "event": event,
                "session": item.session, "priority": item.priority, "kind": u.kind,
-               "text": u.text, "spoken": u.spoken, **extra}
+               "text": u.text, "spoken": u.spoken, "audio_s": round(u.audio_s, 3),
+               "lead_in": u.lead_in, **extra}
         with self._record_lock:
             if self._record is not None:
                 self._record.write(json.dumps(row, ensure_ascii=False) + "\n")

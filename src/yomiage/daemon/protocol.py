@@ -12,7 +12,10 @@ that clients stay light.
 from __future__ import annotations
 
 import json
-from typing import Any
+
+TYPE_CHECKING = False  # (not from typing: clients import this module and must start fast)
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 1
 """The protocol version this code speaks. A request with a higher ``v`` is refused."""

@@ -79,9 +79,9 @@ def peer_allowed(conn: socket.socket) -> bool:
 class Server:
     """The listening socket, its lock and the client threads around a :class:`Core`."""
 
-    def __init__(self, core: Core, path: Path) -> None:
+    def __init__(self, core: Core, path: str | os.PathLike[str]) -> None:
         self.core = core
-        self.path = path
+        self.path = Path(path)
         self._listener: socket.socket | None = None
         self._lock_fd: int | None = None
         self._conns = 0
@@ -338,16 +338,16 @@ def _safe_uid(conn: socket.socket) -> str:
         return "?"
 
 
-def serve(cfg: Config, path: Path | None = None, *, policy: str = "fair",
+def serve(cfg: Config, path: str | os.PathLike[str] | None = None, *, policy: str = "fair",
           idle_timeout: float = 0.0, record: Path | None = None, lead_in: bool = True,
-          ready_fd: int | None = None) -> int:
+          loader: Any = None) -> int:
     """Run a daemon in this process until shutdown; returns the exit code.
 
     Returns 0 at once (after one log line) when another daemon serves ``path``.
-    ``ready_fd``: a pipe written to and closed once the socket answers."""
-    path = path or paths.socket_path()
+    ``loader(cfg) -> Engines`` replaces the engines' loading (benchmarks)."""
+    path = Path(path or paths.socket_path())
     core = Core(cfg, policy=policy, idle_timeout=idle_timeout, record=record,
-                lead_in=lead_in)
+                lead_in=lead_in, loader=loader)
     server = Server(core, path)
     try:
         server.bind()
@@ -367,10 +367,6 @@ def serve(cfg: Config, path: Path | None = None, *, policy: str = "fair",
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
     log.warning("daemon %d listening on %s (policy %s)", os.getpid(), path, policy)
-    if ready_fd is not None:
-        with contextlib.suppress(OSError):
-            os.write(ready_fd, b"ready\n")
-            os.close(ready_fd)
     core.start()
     try:
         server.serve_forever()
