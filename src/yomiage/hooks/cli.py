@@ -30,8 +30,8 @@ def _log(message: str) -> None:
     try:
         from yomiage.daemon import paths
 
-        path = paths.log_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = str(paths.log_path())
+        os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         with open(path, "a", encoding="utf-8") as f:
             f.write(f"{stamp} yomiage hook[{os.getpid()}]: {message}\n")
