@@ -145,3 +145,10 @@ def test_polling_cost_is_small(tmp_path: Path) -> None:
         t.poll()
     per_poll = (time.process_time() - t0) / n
     assert per_poll < 0.001  # < 1 ms of CPU per poll even on a loaded 2-core machine
+
+
+def test_follow_command_refuses_a_missing_path(tmp_path: Path) -> None:
+    from yomiage.commands.follow import run_follow
+
+    assert run_follow(str(tmp_path / "missing"), Config()) == 2
+    assert run_follow(str(tmp_path), Config(), interval=0) == 2

@@ -187,3 +187,11 @@ def test_a_display_hook_that_runs_after_stop_is_not_spoken_again() -> None:
     assert _run(h, hp.display("msg_01", 1, " lines.", final=True)) == []
     _run(h, hp.prompt())
     assert _run(h, hp.display("msg_02", 0, "One line.\n"))  # a new turn speaks again
+
+
+def test_session_end_forgets_its_subagents_too() -> None:
+    h = _h(subagents=True)
+    [m] = _run(h, hp.subagent_stop("Found it."))
+    out = _run(h, hp.session_end())
+    assert [x["session"] for x in out] == [hp.SESSION, m["session"]]
+    assert all(x["type"] == "forget" for x in out)

@@ -77,6 +77,7 @@ class _Session:
     prompt_offset: int | None = None
     messages: OrderedDict[str, _Message] = field(default_factory=OrderedDict)
     stopped: str | None = None  # this turn's reply as Stop gave it
+    subagents: set[str] = field(default_factory=set)  # their daemon sessions
 
 
 def _project(cwd: str) -> str:
@@ -223,7 +224,9 @@ class HookHandler:
             return []
         kind = _str(payload, "agent_type") or "subagent"
         aid = _str(payload, "agent_id") or kind
-        msg = self._reply(f"{sid}/{aid}"[:200], cwd, agent, "reply", text, True)
+        sub = f"{sid}/{aid}"[:200]
+        self._session(sid).subagents.add(sub)
+        msg = self._reply(sub, cwd, agent, f"{self._session(sid).turn}:{aid}", text, True)
         # The daemon picks a session's voice from its cwd: a subagent type gets its own.
         msg["cwd"] = f"{cwd}#{kind}"[:4096]
         msg["project"] = f"{_project(cwd)} {kind}"[:200]
@@ -258,10 +261,9 @@ class HookHandler:
 
     def _end(self, payload: dict[str, Any], sid: str, cwd: str,
              agent: str) -> list[dict[str, Any]]:
-        self._sessions.pop(sid, None)
-        for key in [k for k in self._sessions if k.startswith(sid + "/")]:
-            del self._sessions[key]
-        return [{"type": "forget", "session": sid}]
+        st = self._sessions.pop(sid, None)
+        subs = sorted(st.subagents) if st is not None else []
+        return [{"type": "forget", "session": s} for s in [sid, *subs]]
 
     # ---------------------------------------------------------------- Gemini CLI ----
 
