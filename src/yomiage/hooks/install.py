@@ -241,12 +241,9 @@ def _json_install(data: dict[str, Any], agent: str, events: Sequence[str], comma
     for event in events:
         groups = _groups(hooks, event, path)
         wanted = {"matcher": "*" if agent == "gemini" else "", "hooks": [entry]}
-        if wanted in groups and sum(
-                1 for g in groups if isinstance(g, dict) and any(
-                    isinstance(h, dict) and is_yomiage_command(h.get("command"))
-                    for h in g.get("hooks", []) or [])) == 1:
+        stripped, ours = _strip_ours(groups)
+        if ours == 1 and wanted in groups:
             continue  # already installed, exactly so
-        stripped, _ = _strip_ours(groups)
         hooks[event] = [*stripped, wanted]
 
 
