@@ -4,8 +4,10 @@
 every complete line appended to the transcript at ``path`` — or, when ``path`` is a
 folder such as ``~/.claude/projects``, to the newest transcript under it, switching when
 another one becomes the newest (a new or resumed session). It polls: one ``stat`` per
-``interval`` (0.1 s: about 10 µs of CPU each, see the README's figures) and a folder scan
-every ``rescan`` seconds. It survives:
+``interval`` (0.1 s) and a folder scan every ``rescan`` seconds (1 s). Measured on the
+2-core VM (2026-12-01, loaded): an idle poll costs 3 µs of CPU (0.003 % of a core at 10 a
+second), a scan of 200 transcripts in 20 projects 2.6 ms (0.26 % once a second), so no
+inotify dependency is needed. It survives:
 
 * truncation (the file shrinks): reading starts again at its beginning;
 * rotation (the path now names another file, or disappears and comes back): the new file
