@@ -10,14 +10,15 @@ audio written to its sink (``perf_counter`` is the system's monotonic clock, sha
 processes of one machine). In-process path: the same sentence as a stream-json line,
 read at t0, through ``narrate_lines`` with engines loaded once in this process; stop at
 its timeline's ``first_audio_at``. Both write to the timing sink (real-time pace, no
-device). The translator is off in both (``--lang`` is the reply's and the listener's
-language): the figure is hook + narration + voice; translation adds the same to both.
+device). Without ``--shape`` the translator is off in both (the reply is in ``--lang``
+already): hook + narration + voice. With ``--shape marian`` both translate an English
+reply with the pipeline bench's random-weight model of that shape ("random weights, real
+shape") before the voice speaks.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -37,52 +38,31 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def _env(d: Path, voice: str, lang: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YOMIAGE_")}
-    src = str(Path(__file__).resolve().parents[2])
-    env.update({
-        "PYTHONPATH": os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")])),
-        "YOMIAGE_SOCKET": str(d / "d.sock"), "YOMIAGE_DAEMON_LOG": str(d / "daemon.log"),
-        "YOMIAGE_CONFIG": str(d / "none.toml"), "YOMIAGE_TRANSLATOR": "none",
-        "YOMIAGE_VOICE": voice, "YOMIAGE_OUT": "timing", "YOMIAGE_SOURCE_LANG": lang,
-        "YOMIAGE_TARGET_LANG": lang, "YOMIAGE_DAEMON_RECORD": str(d / "record.jsonl"),
-        "YOMIAGE_MAX_LAG": "0", "YOMIAGE_DAEMON_AUTOSTART": "0",
-    })
-    return env
+def _config(voice: str, lang: str, shape: str | None) -> Any:
+    """The settings both paths run with: ``shape`` = a random-weight translator of that
+    shape (en → ``lang``), else no translator (the reply is in ``lang`` already)."""
+    from yomiage.config import load_config
+
+    cfg = replace(load_config({}), voice=voice, out="timing", max_lag=0.0,
+                  target_lang=lang, daemon_lead_in=False)
+    if shape:
+        return replace(cfg, source_lang="en")
+    return replace(cfg, translator="none", source_lang=lang)
 
 
-def _first_audio(record: Path, session: str, timeout: float = 30.0) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if record.exists():
-            for line in record.read_text(encoding="utf-8").splitlines():
-                row = json.loads(line)
-                if row.get("session") == session and row.get("event") == "start":
-                    return float(row["perf"])
-        time.sleep(0.002)
-    raise RuntimeError(f"no audio for {session} within {timeout:.0f} s (see the daemon log)")
-
-
-def daemon_path(voice: str, text: str, lang: str, repeat: int) -> dict[str, Any]:
-    """First-audio latencies (s) and hook process wall times (s) through a warm daemon."""
-    from yomiage.daemon.client import DaemonUnavailable, send
+def daemon_path(cfg: Any, text: str, repeat: int, shape: str | None) -> dict[str, Any]:
+    """First-audio latencies (s) and hook process wall times (s) through a warm daemon
+    (``bench --stage daemon``'s daemon process: the same engines as the in-process path)."""
+    from yomiage.bench.daemon import BenchDaemon
 
     d = Path(tempfile.mkdtemp(prefix="ybh", dir="/tmp"))
-    env = _env(d, voice, lang)
-    daemon = subprocess.Popen([sys.executable, "-m", "yomiage.cli", "daemon", "run"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sock = Path(env["YOMIAGE_SOCKET"])
+    daemon = BenchDaemon(cfg, d, shape)
+    env = dict(daemon.env)
+    src = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    env["YOMIAGE_DAEMON_AUTOSTART"] = "0"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if send({"type": "ping"}, autostart=False, path=sock).get("ready"):
-                    break
-            except DaemonUnavailable:  # not listening yet
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the daemon did not get ready within 120 s")
-            time.sleep(0.05)
+        daemon.start()
         first, walls = [], []
         for i in range(repeat + 1):  # the first run warms the voice and is left out
             sid = f"bench-{i}"
@@ -93,34 +73,28 @@ def daemon_path(voice: str, text: str, lang: str, repeat: int) -> dict[str, Any]
             subprocess.run([sys.executable, "-c", HOOK, "hook"], env=env,
                            input=json.dumps(payload).encode(), capture_output=True, check=True)
             wall = time.perf_counter() - t0
-            fa = _first_audio(Path(env["YOMIAGE_DAEMON_RECORD"]), sid) - t0
-            send({"type": "wait", "session": sid, "timeout": 60}, autostart=False, path=sock,
-                 timeout=70)
+            rec = daemon.wait_record("start", t0, sid)
+            if rec is None:
+                raise RuntimeError(f"no audio for {sid} (see {d}/daemon.log)")
+            daemon.wait_idle()
             if i:
-                first.append(fa)
+                first.append(rec["perf"] - t0)
                 walls.append(wall)
         return {"first_audio_s": first, "hook_wall_s": walls}
     finally:
-        with contextlib.suppress(DaemonUnavailable):  # gone already
-            send({"type": "shutdown"}, autostart=False, path=sock)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        daemon.stop()
         shutil.rmtree(d, ignore_errors=True)
 
 
-def inprocess_path(voice: str, text: str, lang: str, repeat: int) -> dict[str, Any]:
+def inprocess_path(cfg: Any, text: str, repeat: int, shape: str | None) -> dict[str, Any]:
     """First-audio latencies (s) of the same sentence through the in-process pipeline."""
-    from yomiage.config import load_config
+    from yomiage.bench.daemon import bench_engines
     from yomiage.narrate.engines import load_engines
     from yomiage.narrate.output import open_output
     from yomiage.narrate.session import narrate_lines
     from yomiage.text.event_types import RawLine
 
-    cfg = replace(load_config({}), translator="none", voice=voice, out="timing",
-                  source_lang=lang, target_lang=lang, max_lag=0.0)
-    engines = load_engines(cfg)
+    engines = bench_engines(cfg, shape) if shape else load_engines(cfg)
     line = json.dumps({"type": "assistant", "message": {
         "id": "m", "role": "assistant", "content": [{"type": "text", "text": text}]}}).encode()
     first = []
@@ -142,14 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m yomiage.bench.hooks")
     p.add_argument("--voice", nargs="+", default=["openjtalk", "kokoro:jf_alpha"])
     p.add_argument("--repeat", type=int, default=10)
-    p.add_argument("--text", default="テストはすべて通りました。")
-    p.add_argument("--lang", default="ja")
+    p.add_argument("--text", help="the reply (default: a Japanese sentence; with --shape "
+                                   "an English one)")
+    p.add_argument("--lang", default="ja", help="the listener's language")
+    p.add_argument("--shape", help="translate with a random-weight model of this shape "
+                                   "(marian, …): the pipeline bench's engines")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
+    text = a.text or ("All the tests pass now." if a.shape else "テストはすべて通りました。")
     results: dict[str, Any] = {}
     for voice in a.voice:
-        results[voice] = {"daemon": daemon_path(voice, a.text, a.lang, a.repeat),
-                          "in_process": inprocess_path(voice, a.text, a.lang, a.repeat)}
+        cfg = _config(voice, a.lang, a.shape)
+        results[voice] = {"daemon": daemon_path(cfg, text, a.repeat, a.shape),
+                          "in_process": inprocess_path(cfg, text, a.repeat, a.shape)}
     if a.json:
         print(json.dumps(results))
         return 0
