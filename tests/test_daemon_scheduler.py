@@ -66,6 +66,14 @@ def test_fair_a_newcomer_waits_at_most_one_reply() -> None:
     assert _order(s) == ["b0", "a1", "a2"]
 
 
+def test_fair_by_sentences_alternates_every_sentence() -> None:
+    s = Scheduler("fair", unit="sentence")
+    for sess in ("a", "b"):
+        for n in (1, 2):
+            s.push(Item(sess, "reply", reply=1, payload=f"{sess}{n}"))
+    assert _order(s) == ["a1", "b1", "a2", "b2"]
+
+
 def test_fifo_is_arrival_order() -> None:
     s = Scheduler("fifo")
     s.push(Item("a", "reply", reply=1, payload="a1"))

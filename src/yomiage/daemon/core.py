@@ -76,7 +76,8 @@ def lead_in_text(project: str, lang: str) -> str:
 class Core:
     """Sessions, scheduling and speech of one daemon (see the module docstring)."""
 
-    def __init__(self, cfg: Config, *, policy: str = "fair", idle_timeout: float = 0.0,
+    def __init__(self, cfg: Config, *, policy: str = "fair", fair_unit: str = "reply",
+                 idle_timeout: float = 0.0,
                  record: Path | None = None, lead_in: bool = True,
                  loader: Callable[[Config], Any] | None = None,
                  sink_opener: Callable[[Config, int], Any] | None = None) -> None:
@@ -85,7 +86,7 @@ class Core:
         self.idle_timeout = idle_timeout
         self.lead_in = lead_in
         self.cond = threading.Condition()
-        self.sched = Scheduler(policy)
+        self.sched = Scheduler(policy, fair_unit)
         self.sessions: dict[str, Session] = {}
         self.paused = False
         self.started = time.monotonic()
@@ -559,6 +560,7 @@ class Core:
             "ready": engines is not None, "load_error": self.load_error,
             "load_s": None if self.load_s is None else round(self.load_s, 2),
             "engines": engines, "out": self.cfg.out or "speakers", "policy": self.policy,
+            "fair_unit": self.sched.unit,
             "paused": self.paused, "speaking": speaking, "rss_mb": rss_mb(),
             "first_audio_ms": {"p50": _pct(lat, 50), "p95": _pct(lat, 95), "n": len(lat)},
             "sessions": sessions,

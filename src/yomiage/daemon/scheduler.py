@@ -15,7 +15,7 @@ first (alert > reply > tool); within it,
 
 * ``fair``: a session that started a reply keeps the voice until that reply's queued
   sentences are spoken; then the session served least recently goes next
-  (round-robin, whole replies);
+  (round-robin, whole replies; with ``unit="sentence"``, one sentence each in turn);
 * ``fifo``: the oldest item, whatever its session;
 * ``latest``: the session whose newest item arrived last goes first (preempting the
   others between sentences); within a session, in order.
@@ -30,6 +30,8 @@ from typing import Any
 
 PRIORITY_RANK = {"alert": 0, "reply": 1, "tool": 2}
 POLICIES = ("fair", "fifo", "latest")
+UNITS = ("reply", "sentence")
+"""What ``fair`` hands out in turn: whole replies (the default) or single sentences."""
 
 
 @dataclass(eq=False)
@@ -53,10 +55,13 @@ class Item:
 class Scheduler:
     """Per-session queues and the choice of the next item (see the module docstring)."""
 
-    def __init__(self, policy: str = "fair") -> None:
+    def __init__(self, policy: str = "fair", unit: str = "reply") -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy {policy!r} is not one of {', '.join(POLICIES)}")
+        if unit not in UNITS:
+            raise ValueError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
         self.policy = policy
+        self.unit = unit
         self._queues: dict[str, deque[Item]] = {}
         self._seq = 0
         self._served: dict[str, int] = {}  # session → turn number when it last got the voice
@@ -144,7 +149,7 @@ class Scheduler:
         return item
 
     def _fair_choice(self, cands: dict[str, Item]) -> str:
-        if self._holder is not None:
+        if self._holder is not None and self.unit == "reply":
             session, reply = self._holder
             head = cands.get(session)
             if head is not None and head.reply == reply:
