@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 AHEAD_S = 1.5
 """Seconds of audio written ahead of what is heard (the next sentence is synthesized
 while the current one ends; a cut never has much to throw away)."""
+SESSION_TTL_S = 3600.0
+"""A session silent this long, with nothing queued, is forgotten (its state freed)."""
 MAX_QUEUED = 2000
 """Sentences one session may have queued; beyond, the oldest are dropped."""
 _DONE: Any = object()  # end of a streamed translation
@@ -105,6 +107,7 @@ class Core:
         self._current: Item | None = None  # being translated/synthesized
         self._last_speaker: str | None = None
         self._last_active = time.monotonic()
+        self._pruned_at = 0.0
         self.first_audio_ms: deque[float] = deque(maxlen=10000)
         self._record: TextIO | None = None
         self._record_lock = threading.Lock()
@@ -374,6 +377,7 @@ class Core:
                     self._current = item
                     return item
                 self.cond.wait(0.2)
+                self._prune()
                 if self.idle_timeout > 0 and self.ready and not self.sched.queued() and \
                         time.monotonic() - self._last_active > self.idle_timeout:
                     self.cond.release()
@@ -382,6 +386,22 @@ class Core:
                     finally:
                         self.cond.acquire()
         return None
+
+    def _prune(self, now: float | None = None) -> list[str]:
+        """Forget sessions silent for ``SESSION_TTL_S`` with nothing queued or playing
+        (checked at most every 10 s); must hold ``cond``. Returns their ids."""
+        now = time.monotonic() if now is None else now
+        if now - self._pruned_at < 10.0:
+            return []
+        self._pruned_at = now
+        old = [sid for sid, s in self.sessions.items()
+               if now - s.last_seen > SESSION_TTL_S and self.idle(sid)]
+        for sid in old:
+            self.sched.forget(sid)
+            del self.sessions[sid]
+        if old:
+            log.info("forgot %d idle sessions", len(old))
+        return old
 
     def _wait_ahead(self) -> None:
         sink = self.sink
