@@ -141,9 +141,13 @@ class BenchDaemon:
 
         return send(msg, autostart=False, path=self.sock, timeout=timeout)
 
-    def wait_idle(self, timeout: float = 120.0) -> None:
-        """Until nothing is queued or playing."""
-        self.send({"type": "wait", "timeout": timeout}, timeout=timeout + 5)
+    def wait_idle(self, timeout: float = 600.0) -> bool:
+        """Until nothing is queued or playing (or ``timeout``); True when idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.send({"type": "wait", "timeout": 60}, timeout=65).get("idle"):
+                return True
+        return False
 
     def stop(self) -> None:
         """Shut the daemon down (and wait until its lock is free)."""
@@ -391,6 +395,9 @@ def bench_daemon(args: Any, cfg: Config) -> dict[str, Any]:
     replies = _replies()
     random.Random(0).shuffle(replies)
     runs = args.repeat or 30
+    # Short replies (≤ 120 characters, under the lag limit): a reply every ~2 s, and
+    # first audio that lag control never touches.
+    short = [r for r in replies if len(r) <= 120] or replies
     result: dict[str, Any] = {"stage": "daemon", "hardware": hardware(),
                               "date": dt.datetime.now(dt.timezone.utc).isoformat(
                                   timespec="seconds")}
@@ -399,11 +406,10 @@ def bench_daemon(args: Any, cfg: Config) -> dict[str, Any]:
         result["warm_load_s"] = round(d.start(), 2)
         try:
             result["client"] = bench_client(d, runs)
-            result["first_audio"] = bench_first_audio(d, cfg, replies[:max(3, runs // 3)])
-            result["interrupt"] = bench_interrupt(d, replies, max(5, runs // 2))
+            result["first_audio"] = bench_first_audio(d, cfg, short[:max(3, runs // 3)])
+            result["interrupt"] = bench_interrupt(d, short, max(5, runs // 2))
         finally:
             d.stop()
-    short = [r for r in replies if len(r) <= 120]  # a reply every ~2 s: short ones
     result["concurrency"] = []
     for unit in args.fair_units.split(","):
         with _folder() as folder:  # lead-ins on: what a listener hears between sessions
@@ -411,7 +417,7 @@ def bench_daemon(args: Any, cfg: Config) -> dict[str, Any]:
             d.start()
             try:
                 result["concurrency"].append(bench_concurrency(
-                    d, short or replies, args.sessions, args.duration))
+                    d, short, args.sessions, args.duration))
             finally:
                 d.stop()
     result["cold"] = bench_cold(cfg, args.cold_runs, args.shape)
