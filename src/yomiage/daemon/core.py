@@ -68,6 +68,8 @@ class Utterance:
     spoken: str = ""
     audio_s: float = 0.0
     lead_in: str = ""
+    skipped: int = 0
+    """For a lag notice: how many sentences it stands for."""
 
 
 def lead_in_text(project: str, lang: str) -> str:
@@ -225,7 +227,11 @@ class Core:
         return len(sentences)
 
     def _trim(self, s: Session) -> None:
-        """Lag control and the queue limit for session ``s``; must hold ``cond``."""
+        """Lag control and the queue limit for session ``s``; must hold ``cond``.
+
+        Beyond ``max_lag`` seconds of queued speech, the oldest sentences go and one
+        notice ("Skipped three sentences.") takes their place — one for the session,
+        counting every sentence skipped since it was last heard."""
         items = self.sched.items(s.id)
         over = len(items) - MAX_QUEUED
         if over > 0:
@@ -233,23 +239,23 @@ class Core:
                 self._note_drop(it, "queue full")
         if self._lag.max_lag <= 0:
             return
-        pending = [Sentence(i.payload.text) for i in self.sched.items(s.id)
-                   if i.priority != "alert"]
-        drop = self._lag.to_drop(pending, 0.0)
+        items = self.sched.items(s.id)
+        notices = [i for i in items if i.payload.skipped]
+        content = [i for i in items if i.priority != "alert" and not i.payload.skipped]
+        drop = self._lag.to_drop([Sentence(i.payload.text) for i in content], 0.0)
         if drop <= 0:
             return
-        dropped = [i for i in self.sched.items(s.id) if i.priority != "alert"][:drop]
-        keep = [i for i in self.sched.items(s.id) if i not in dropped]
-        self.sched.drop(s.id)
+        dropped = content[:drop]
         for it in dropped:
             self._note_drop(it, "lag")
+        count = drop + sum(n.payload.skipped for n in notices)
         lang = self._voice_lang()
-        notice = Utterance(skip_notice(len(dropped), lang), lang, False, s.generation,
-                           kind="notice")
-        self.sched.push(Item(s.id, "reply", reply=keep[0].reply if keep else None,
-                             payload=notice))
-        for it in keep:
-            self.sched.push(it)
+        rest = [i for i in items if i not in dropped and i not in notices]
+        first = next((i for i in rest if i.priority != "alert"), None)
+        notice = Item(s.id, "reply", reply=first.reply if first else None, payload=Utterance(
+            skip_notice(count, lang), lang, False, s.generation, kind="notice", skipped=count))
+        at = rest.index(first) if first is not None else len(rest)
+        self.sched.replace(s.id, [*rest[:at], notice, *rest[at:]])
 
     def _voice_lang(self) -> str:
         e = self.engines
@@ -356,7 +362,7 @@ class Core:
                 log.warning("could not speak %r: %s", item.payload.text[:40], exc)
             finally:
                 with self.cond:
-                    self.sched.done(item)
+                    self.sched.done(item, item.payload.audio_s)
                     if self._current is item:
                         self._current = None
                     self.cond.notify_all()
