@@ -204,7 +204,21 @@ class Core:
         msg = msg or {}
         s.touch(msg.get("cwd"), msg.get("project"), msg.get("agent"))
         self._last_active = time.monotonic()
+        if s.voice is None and self.engines is not None:
+            self._choose_voice(s)
         return s
+
+    def _choose_voice(self, s: Session) -> None:
+        """Pick ``s``'s voice now and load it in the background (a new project's first
+        sentence then does not wait for its voice to load); must hold ``cond``."""
+        pool = self._pools.get(self.engines.voice.language)
+        if pool is None:
+            return
+        taken = [o.voice for o in self.sessions.values() if o.voice and o is not s]
+        s.voice = pool.name_for(s.cwd or s.id, taken)
+        if s.voice != pool.default.name:
+            threading.Thread(target=pool.get, args=(s.voice,), name="yomiage-voice",
+                             daemon=True).start()
 
     def queue_sentences(self, s: Session, sentences: list[Sentence], *,
                         priority: str | None = None, lang: str | None = None,
@@ -431,9 +445,9 @@ class Core:
                                                  overrides=read_overrides())
         if lang == self.engines.voice.language:
             if s.voice is None:
-                taken = [o.voice for o in self.sessions.values() if o.voice and o is not s]
-                s.voice = pool.name_for(s.cwd or s.id, taken)
-            return pool.get(s.voice)
+                with self.cond:
+                    self._choose_voice(s)
+            return pool.get(s.voice or str(pool.default.name))
         return pool.default
 
     def _speak(self, item: Item) -> None:
