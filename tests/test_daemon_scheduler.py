@@ -7,11 +7,11 @@ import pytest
 from yomiage.daemon.scheduler import Item, Scheduler
 
 
-def _order(s: Scheduler) -> list[str]:
+def _order(s: Scheduler, seconds: float = 1.0) -> list[str]:
     out = []
     while (item := s.next()) is not None:
         out.append(item.payload)
-        s.done(item)
+        s.done(item, seconds)
     return out
 
 
@@ -62,8 +62,62 @@ def test_fair_a_newcomer_waits_at_most_one_reply() -> None:
     it = s.next()
     assert it is not None
     s.push(Item("b", "reply", reply=0, payload="b0"))
-    s.done(it)
+    s.done(it, 1.0)
     assert _order(s) == ["b0", "a1", "a2"]
+
+
+def test_fair_by_sentences_alternates_every_sentence() -> None:
+    s = Scheduler("fair", unit="sentence")
+    for sess in ("a", "b"):
+        for n in (1, 2):
+            s.push(Item(sess, "reply", reply=1, payload=f"{sess}{n}"))
+    assert _order(s) == ["a1", "b1", "a2", "b2"]
+
+
+def test_fair_shares_time_not_turns() -> None:
+    s = Scheduler("fair")
+    length = {"long": 5.0, "short": 1.0}
+    for n in range(30):
+        s.push(Item("long", "reply", reply=n, payload="long"))
+        s.push(Item("short", "reply", reply=n, payload="short"))
+    heard = {"long": 0.0, "short": 0.0}
+    for _ in range(24):
+        item = s.next()
+        assert item is not None
+        heard[item.session] += length[item.session]
+        s.done(item, length[item.session])
+        assert abs(heard["long"] - heard["short"]) <= 5.0  # never more than one item apart
+    assert heard["short"] >= 15
+
+
+def test_a_silent_session_gets_no_credit() -> None:
+    s = Scheduler("fair")
+    s.push(Item("a", "reply", reply=0, payload="a0"))
+    s.push(Item("b", "reply", reply=0, payload="b0"))
+    assert _order(s, 10.0) == ["a0", "b0"]  # both heard 10 s
+    for n in range(1, 4):
+        s.push(Item("a", "reply", reply=n, payload=f"a{n}"))
+    _order(s, 10.0)  # a alone: heard 40 s; b silent
+    for name in ("a9", "a10"):
+        s.push(Item("a", "reply", reply=name, payload=name))
+    for name in ("b1", "b2"):
+        s.push(Item("b", "reply", reply=name, payload=name))
+    # b joins level with a (not 30 s behind, which would give it the next turns): they
+    # alternate
+    assert _order(s, 10.0) == ["a9", "b1", "a10", "b2"]
+
+
+def test_replace_keeps_the_reply_going() -> None:
+    s = Scheduler("fair")
+    s.push(Item("a", "reply", reply=1, payload="a1"))
+    s.push(Item("a", "reply", reply=1, payload="a2"))
+    s.push(Item("b", "reply", reply=1, payload="b1"))
+    it = s.next()
+    assert it is not None and it.payload == "a1"
+    rest = s.items("a")
+    s.replace("a", [Item("a", "reply", reply=1, payload="notice"), *rest])
+    s.done(it, 1.0)
+    assert _order(s) == ["notice", "a2", "b1"]
 
 
 def test_fifo_is_arrival_order() -> None:

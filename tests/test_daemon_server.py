@@ -288,3 +288,16 @@ def test_lead_in_names_the_project_when_the_speaker_changes() -> None:
         assert ends["From alpha."]["lead_in"] == ""  # the first speaker: no lead-in
         st = _send(r, {"type": "status"})
         assert {x["project"] for x in st["sessions"]} == {"alpha", "beta"}
+
+
+def test_silent_sessions_are_forgotten(daemon: Running) -> None:
+    from yomiage.daemon.core import SESSION_TTL_S
+
+    _send(daemon, {"type": "say", "text": "Hello.", "session": "old"})
+    with Connection(_raw(daemon)) as conn:
+        assert conn.request({"type": "wait", "timeout": 20}, timeout=25)["idle"]
+    core = daemon.core
+    with core.cond:
+        assert "old" in core.sessions
+        assert core._prune(time.monotonic() + SESSION_TTL_S + 11) == ["old"]
+        assert "old" not in core.sessions

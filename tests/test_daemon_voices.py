@@ -47,3 +47,39 @@ def test_config_loader_ignores_the_daemon_voices_table(tmp_path: Path) -> None:
     warnings: list[str] = []
     c = load_config(env={}, path=cfg, warn=warnings.append)
     assert c.daemon == "auto" and warnings == []
+
+
+class _Voice:
+    """A stand-in voice: the pool only keeps and hands out voices."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def test_voice_pool_loads_each_voice_once_and_falls_back() -> None:
+    from dataclasses import replace
+
+    from yomiage.config import Config
+    from yomiage.daemon.voices import VoicePool
+
+    loads: list[str] = []
+
+    def loader(cfg: Config, lang: str) -> _Voice:
+        loads.append(cfg.voice)
+        if cfg.voice == "kokoro:broken":
+            raise RuntimeError("no such voice")
+        return _Voice(cfg.voice)
+
+    default = _Voice("kokoro:jf_alpha")
+    pool = VoicePool(replace(Config(), voice="auto"), "ja", default, loader,
+                     candidates=VOICES)
+    a = pool.name_for("/src/a")
+    b = pool.name_for("/src/b", taken=[a])
+    assert a != b and {a, b} <= set(VOICES)
+    assert pool.get(b).name == b and pool.get(b).name == b
+    assert loads.count(b) == (0 if b == default.name else 1)
+    assert pool.get("kokoro:broken") is default and pool.get("kokoro:broken") is default
+    assert loads.count("kokoro:broken") == 1
+    single = VoicePool(Config(voice="espeak"), "en", _Voice("espeak:en"), loader,
+                       candidates=[])
+    assert single.name_for("/src/a") == "espeak:en"

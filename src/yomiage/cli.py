@@ -151,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="length of the concurrent-sessions run (default 30; 120 for the goal)")
     g.add_argument("--cold-runs", type=int, default=2, metavar="N",
                    help="cold starts to time (default 2)")
+    g.add_argument("--fair-units", default="reply", metavar="UNIT[,UNIT]",
+                   help="what `fair` hands out in turn, one concurrent run each: reply, "
+                        "sentence (default reply)")
     g = p.add_argument_group("--stage voice")
     g.add_argument("--engines", nargs="+", metavar="VOICE",
                    help="voices to time (default: every installed engine)")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import random
@@ -72,9 +73,9 @@ from yomiage.config import load_config
 from yomiage.daemon.server import serve
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 cfg = load_config()
-shape = sys.argv[1]
-sys.exit(serve(cfg, policy=cfg.daemon_policy, record=sys.argv[2], lead_in=False,
-               loader=(lambda c: bench_engines(c, shape)) if shape else None))
+shape, record, unit, lead_in = sys.argv[1:5]
+sys.exit(serve(cfg, policy=cfg.daemon_policy, record=record, lead_in=lead_in == "1",
+               fair_unit=unit, loader=(lambda c: bench_engines(c, shape)) if shape else None))
 """
 
 
@@ -91,9 +92,12 @@ def bench_engines(cfg: Config, shape: str) -> Any:
 class BenchDaemon:
     """A daemon process on a private socket, its record file, and a connection."""
 
-    def __init__(self, cfg: Config, folder: Path, shape: str | None = None) -> None:
+    def __init__(self, cfg: Config, folder: Path, shape: str | None = None, *,
+                 fair_unit: str = "reply", lead_in: bool = False) -> None:
         self.folder = folder
         self.shape = shape or ""
+        self.fair_unit = fair_unit
+        self.lead_in = lead_in
         self.sock = folder / "d.sock"
         self.record = folder / "record.jsonl"
         env = {k: v for k, v in os.environ.items() if not k.startswith("YOMIAGE_")}
@@ -109,7 +113,8 @@ class BenchDaemon:
     def spawn(self) -> None:
         """Start the daemon process (it answers once its socket is bound)."""
         with open(self.folder / "daemon.log", "ab") as log:
-            subprocess.Popen([sys.executable, "-c", RUN_CODE, self.shape, str(self.record)],
+            subprocess.Popen([sys.executable, "-c", RUN_CODE, self.shape, str(self.record),
+                              self.fair_unit, "1" if self.lead_in else "0"],
                              env=self.env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
 
@@ -136,9 +141,13 @@ class BenchDaemon:
 
         return send(msg, autostart=False, path=self.sock, timeout=timeout)
 
-    def wait_idle(self, timeout: float = 120.0) -> None:
-        """Until nothing is queued or playing."""
-        self.send({"type": "wait", "timeout": timeout}, timeout=timeout + 5)
+    def wait_idle(self, timeout: float = 600.0) -> bool:
+        """Until nothing is queued or playing (or ``timeout``); True when idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.send({"type": "wait", "timeout": 60}, timeout=65).get("idle"):
+                return True
+        return False
 
     def stop(self) -> None:
         """Shut the daemon down (and wait until its lock is free)."""
@@ -332,6 +341,9 @@ def bench_concurrency(d: BenchDaemon, replies: list[str], sessions: int,
     waits = [float(r["wait_ms"]) for r in recs if r["event"] == "start" and
              r.get("first_of_reply")]
     dropped = sum(1 for r in recs if r["event"] == "drop")
+    starts = [r for r in recs if r["event"] == "start"]
+    changes = sum(1 for a, b in itertools.pairwise(starts) if a["session"] != b["session"])
+    heard = [r for r in recs if r["event"] in ("end", "cut")]
     warm = [v for t, v in rss if t >= duration * 0.25]
     growth = (round((max(warm[-3:]) - warm[0]) / warm[0] * 100, 2)
               if len(warm) >= 4 and warm[0] else None)
@@ -342,7 +354,11 @@ def bench_concurrency(d: BenchDaemon, replies: list[str], sessions: int,
         "share_max": max((v for v in shares.values() if v is not None), default=None),
         "within_25_percent": all(v is not None and 0.75 <= v <= 1.25
                                  for v in shares.values()),
-        "reply_first_sentence_wait": _pct(waits), "dropped_sentences": dropped,
+        "reply_first_sentence_wait": _pct(waits), "replies_heard_from_start": len(waits),
+        "dropped_sentences": dropped,
+        "speaker_changes_per_min": round(changes / (t_end - t_start) * 60, 1),
+        "lead_ins": sum(1 for r in heard if r.get("lead_in")),
+        "fair_unit": d.fair_unit,
         "rss_mb_after_warmup": warm[0] if warm else None,
         "rss_mb_end": warm[-1] if warm else None, "rss_growth_percent": growth,
     }
@@ -380,6 +396,9 @@ def bench_daemon(args: Any, cfg: Config) -> dict[str, Any]:
     replies = _replies()
     random.Random(0).shuffle(replies)
     runs = args.repeat or 30
+    # Short replies (≤ 120 characters, under the lag limit): a reply every ~2 s, and
+    # first audio that lag control never touches.
+    short = [r for r in replies if len(r) <= 120] or replies
     result: dict[str, Any] = {"stage": "daemon", "hardware": hardware(),
                               "date": dt.datetime.now(dt.timezone.utc).isoformat(
                                   timespec="seconds")}
@@ -388,13 +407,20 @@ def bench_daemon(args: Any, cfg: Config) -> dict[str, Any]:
         result["warm_load_s"] = round(d.start(), 2)
         try:
             result["client"] = bench_client(d, runs)
-            result["first_audio"] = bench_first_audio(d, cfg, replies[:max(3, runs // 3)])
-            result["interrupt"] = bench_interrupt(d, replies, max(5, runs // 2))
-            short = [r for r in replies if len(r) <= 120]  # a reply every ~2 s: short ones
-            result["concurrency"] = bench_concurrency(d, short or replies, args.sessions,
-                                                      args.duration)
+            result["first_audio"] = bench_first_audio(d, cfg, short[:max(3, runs // 3)])
+            result["interrupt"] = bench_interrupt(d, short, max(5, runs // 2))
         finally:
             d.stop()
+    result["concurrency"] = []
+    for unit in args.fair_units.split(","):
+        with _folder() as folder:  # lead-ins on: what a listener hears between sessions
+            d = BenchDaemon(cfg, folder, args.shape, fair_unit=unit.strip(), lead_in=True)
+            d.start()
+            try:
+                result["concurrency"].append(bench_concurrency(
+                    d, short, args.sessions, args.duration))
+            finally:
+                d.stop()
     result["cold"] = bench_cold(cfg, args.cold_runs, args.shape)
     result["load_average"] = _loadavg()
     return result
@@ -405,7 +431,14 @@ def format_daemon(res: dict[str, Any]) -> str:
     def p(x: dict[str, Any]) -> str:
         return f"P50 {x['p50_ms']} ms, P95 {x['p95_ms']} ms, max {x['max_ms']} ms (n={x['n']})"
 
-    c, fa, i, k = res["client"], res["first_audio"], res["interrupt"], res["concurrency"]
+    c, fa, i = res["client"], res["first_audio"], res["interrupt"]
+    conc = [
+        f"  {k['sessions']} sessions × {k['duration_s']} s, fair by {k['fair_unit']}: share of "
+        f"fair {k['share_min']}–{k['share_max']} (within ±25 %: {k['within_25_percent']}); "
+        f"reply first-sentence wait {p(k['reply_first_sentence_wait'])}; "
+        f"{k['speaker_changes_per_min']} speaker changes/min ({k['lead_ins']} lead-ins); "
+        f"{k['dropped_sentences']} dropped by lag control; RSS {k['rss_mb_after_warmup']} → "
+        f"{k['rss_mb_end']} MiB ({k['rss_growth_percent']} %)" for k in res["concurrency"]]
     return "\n".join([
         f"daemon on {res['hardware']}, {res['date']} (load average {res['load_average']})",
         f"  engines: {fa['engines']}; warm daemon ready in {res['warm_load_s']} s",
@@ -415,10 +448,6 @@ def format_daemon(res: dict[str, Any]) -> str:
         f"  first audio, warm daemon: {p(fa['daemon'])}; difference "
         f"{p(fa['daemon_minus_in_process'])}",
         f"  cold start → first audio: {p(res['cold']['cold_start'])}",
-        f"  {k['sessions']} sessions × {k['duration_s']} s: share of fair "
-        f"{k['share_min']}–{k['share_max']} (within ±25 %: {k['within_25_percent']}); "
-        f"reply first-sentence wait {p(k['reply_first_sentence_wait'])}; "
-        f"{k['dropped_sentences']} dropped by lag control; RSS {k['rss_mb_after_warmup']} → "
-        f"{k['rss_mb_end']} MiB ({k['rss_growth_percent']} %)",
+        *conc,
         f"  interrupt → silence: {p(i['interrupt_to_silence'])}",
     ])

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 AHEAD_S = 1.5
 """Seconds of audio written ahead of what is heard (the next sentence is synthesized
 while the current one ends; a cut never has much to throw away)."""
+SESSION_TTL_S = 3600.0
+"""A session silent this long, with nothing queued, is forgotten (its state freed)."""
 MAX_QUEUED = 2000
 """Sentences one session may have queued; beyond, the oldest are dropped."""
 _DONE: Any = object()  # end of a streamed translation
@@ -66,6 +68,8 @@ class Utterance:
     spoken: str = ""
     audio_s: float = 0.0
     lead_in: str = ""
+    skipped: int = 0
+    """For a lag notice: how many sentences it stands for."""
 
 
 def lead_in_text(project: str, lang: str) -> str:
@@ -76,7 +80,8 @@ def lead_in_text(project: str, lang: str) -> str:
 class Core:
     """Sessions, scheduling and speech of one daemon (see the module docstring)."""
 
-    def __init__(self, cfg: Config, *, policy: str = "fair", idle_timeout: float = 0.0,
+    def __init__(self, cfg: Config, *, policy: str = "fair", fair_unit: str = "reply",
+                 idle_timeout: float = 0.0,
                  record: Path | None = None, lead_in: bool = True,
                  loader: Callable[[Config], Any] | None = None,
                  sink_opener: Callable[[Config, int], Any] | None = None) -> None:
@@ -85,7 +90,7 @@ class Core:
         self.idle_timeout = idle_timeout
         self.lead_in = lead_in
         self.cond = threading.Condition()
-        self.sched = Scheduler(policy)
+        self.sched = Scheduler(policy, fair_unit)
         self.sessions: dict[str, Session] = {}
         self.paused = False
         self.started = time.monotonic()
@@ -104,6 +109,7 @@ class Core:
         self._current: Item | None = None  # being translated/synthesized
         self._last_speaker: str | None = None
         self._last_active = time.monotonic()
+        self._pruned_at = 0.0
         self.first_audio_ms: deque[float] = deque(maxlen=10000)
         self._record: TextIO | None = None
         self._record_lock = threading.Lock()
@@ -198,7 +204,21 @@ class Core:
         msg = msg or {}
         s.touch(msg.get("cwd"), msg.get("project"), msg.get("agent"))
         self._last_active = time.monotonic()
+        if s.voice is None and self.engines is not None:
+            self._choose_voice(s)
         return s
+
+    def _choose_voice(self, s: Session) -> None:
+        """Pick ``s``'s voice now and load it in the background (a new project's first
+        sentence then does not wait for its voice to load); must hold ``cond``."""
+        pool = self._pools.get(self.engines.voice.language)
+        if pool is None:
+            return
+        taken = [o.voice for o in self.sessions.values() if o.voice and o is not s]
+        s.voice = pool.name_for(s.cwd or s.id, taken)
+        if s.voice != pool.default.name:
+            threading.Thread(target=pool.get, args=(s.voice,), name="yomiage-voice",
+                             daemon=True).start()
 
     def queue_sentences(self, s: Session, sentences: list[Sentence], *,
                         priority: str | None = None, lang: str | None = None,
@@ -221,7 +241,11 @@ class Core:
         return len(sentences)
 
     def _trim(self, s: Session) -> None:
-        """Lag control and the queue limit for session ``s``; must hold ``cond``."""
+        """Lag control and the queue limit for session ``s``; must hold ``cond``.
+
+        Beyond ``max_lag`` seconds of queued speech, the oldest sentences go and one
+        notice ("Skipped three sentences.") takes their place — one for the session,
+        counting every sentence skipped since it was last heard."""
         items = self.sched.items(s.id)
         over = len(items) - MAX_QUEUED
         if over > 0:
@@ -229,23 +253,23 @@ class Core:
                 self._note_drop(it, "queue full")
         if self._lag.max_lag <= 0:
             return
-        pending = [Sentence(i.payload.text) for i in self.sched.items(s.id)
-                   if i.priority != "alert"]
-        drop = self._lag.to_drop(pending, 0.0)
+        items = self.sched.items(s.id)
+        notices = [i for i in items if i.payload.skipped]
+        content = [i for i in items if i.priority != "alert" and not i.payload.skipped]
+        drop = self._lag.to_drop([Sentence(i.payload.text) for i in content], 0.0)
         if drop <= 0:
             return
-        dropped = [i for i in self.sched.items(s.id) if i.priority != "alert"][:drop]
-        keep = [i for i in self.sched.items(s.id) if i not in dropped]
-        self.sched.drop(s.id)
+        dropped = content[:drop]
         for it in dropped:
             self._note_drop(it, "lag")
+        count = drop + sum(n.payload.skipped for n in notices)
         lang = self._voice_lang()
-        notice = Utterance(skip_notice(len(dropped), lang), lang, False, s.generation,
-                           kind="notice")
-        self.sched.push(Item(s.id, "reply", reply=keep[0].reply if keep else None,
-                             payload=notice))
-        for it in keep:
-            self.sched.push(it)
+        rest = [i for i in items if i not in dropped and i not in notices]
+        first = next((i for i in rest if i.priority != "alert"), None)
+        notice = Item(s.id, "reply", reply=first.reply if first else None, payload=Utterance(
+            skip_notice(count, lang), lang, False, s.generation, kind="notice", skipped=count))
+        at = rest.index(first) if first is not None else len(rest)
+        self.sched.replace(s.id, [*rest[:at], notice, *rest[at:]])
 
     def _voice_lang(self) -> str:
         e = self.engines
@@ -352,7 +376,7 @@ class Core:
                 log.warning("could not speak %r: %s", item.payload.text[:40], exc)
             finally:
                 with self.cond:
-                    self.sched.done(item)
+                    self.sched.done(item, item.payload.audio_s)
                     if self._current is item:
                         self._current = None
                     self.cond.notify_all()
@@ -373,6 +397,7 @@ class Core:
                     self._current = item
                     return item
                 self.cond.wait(0.2)
+                self._prune()
                 if self.idle_timeout > 0 and self.ready and not self.sched.queued() and \
                         time.monotonic() - self._last_active > self.idle_timeout:
                     self.cond.release()
@@ -381,6 +406,22 @@ class Core:
                     finally:
                         self.cond.acquire()
         return None
+
+    def _prune(self, now: float | None = None) -> list[str]:
+        """Forget sessions silent for ``SESSION_TTL_S`` with nothing queued or playing
+        (checked at most every 10 s); must hold ``cond``. Returns their ids."""
+        now = time.monotonic() if now is None else now
+        if now - self._pruned_at < 10.0:
+            return []
+        self._pruned_at = now
+        old = [sid for sid, s in self.sessions.items()
+               if now - s.last_seen > SESSION_TTL_S and self.idle(sid)]
+        for sid in old:
+            self.sched.forget(sid)
+            del self.sessions[sid]
+        if old:
+            log.info("forgot %d idle sessions", len(old))
+        return old
 
     def _wait_ahead(self) -> None:
         sink = self.sink
@@ -404,9 +445,9 @@ class Core:
                                                  overrides=read_overrides())
         if lang == self.engines.voice.language:
             if s.voice is None:
-                taken = [o.voice for o in self.sessions.values() if o.voice and o is not s]
-                s.voice = pool.name_for(s.cwd or s.id, taken)
-            return pool.get(s.voice)
+                with self.cond:
+                    self._choose_voice(s)
+            return pool.get(s.voice or str(pool.default.name))
         return pool.default
 
     def _speak(self, item: Item) -> None:
@@ -559,6 +600,7 @@ class Core:
             "ready": engines is not None, "load_error": self.load_error,
             "load_s": None if self.load_s is None else round(self.load_s, 2),
             "engines": engines, "out": self.cfg.out or "speakers", "policy": self.policy,
+            "fair_unit": self.sched.unit,
             "paused": self.paused, "speaking": speaking, "rss_mb": rss_mb(),
             "first_audio_ms": {"p50": _pct(lat, 50), "p95": _pct(lat, 95), "n": len(lat)},
             "sessions": sessions,

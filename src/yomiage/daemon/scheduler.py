@@ -14,8 +14,10 @@ Rules (docs/daemon.md, *Order*): the highest priority class with anything queued
 first (alert > reply > tool); within it,
 
 * ``fair``: a session that started a reply keeps the voice until that reply's queued
-  sentences are spoken; then the session served least recently goes next
-  (round-robin, whole replies);
+  sentences are spoken; then the waiting session that has been heard least goes next
+  (fair queueing on seconds of speech, whole replies; with ``unit="sentence"``, one
+  sentence at a time). A session that was silent joins at the level of the least heard
+  waiting session, so it gets no credit for its silence;
 * ``fifo``: the oldest item, whatever its session;
 * ``latest``: the session whose newest item arrived last goes first (preempting the
   others between sentences); within a session, in order.
@@ -30,6 +32,8 @@ from typing import Any
 
 PRIORITY_RANK = {"alert": 0, "reply": 1, "tool": 2}
 POLICIES = ("fair", "fifo", "latest")
+UNITS = ("reply", "sentence")
+"""What ``fair`` hands out in turn: whole replies (the default) or single sentences."""
 
 
 @dataclass(eq=False)
@@ -53,14 +57,16 @@ class Item:
 class Scheduler:
     """Per-session queues and the choice of the next item (see the module docstring)."""
 
-    def __init__(self, policy: str = "fair") -> None:
+    def __init__(self, policy: str = "fair", unit: str = "reply") -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy {policy!r} is not one of {', '.join(POLICIES)}")
+        if unit not in UNITS:
+            raise ValueError(f"unit {unit!r} is not one of {', '.join(UNITS)}")
         self.policy = policy
+        self.unit = unit
         self._queues: dict[str, deque[Item]] = {}
         self._seq = 0
-        self._served: dict[str, int] = {}  # session → turn number when it last got the voice
-        self._turns = 0
+        self._heard: dict[str, float] = {}  # session → seconds of its speech heard (fair)
         self._holder: tuple[str, Hashable] | None = None  # (session, reply) keeping the voice
         self.current: Item | None = None
 
@@ -69,7 +75,17 @@ class Scheduler:
         """Queue ``item`` at the end of its session's queue."""
         item.seq = self._seq
         self._seq += 1
-        self._queues.setdefault(item.session, deque()).append(item)
+        q = self._queues.setdefault(item.session, deque())
+        if not q and not (self.current is not None and self.current.session == item.session):
+            self._join(item.session)
+        q.append(item)
+
+    def _join(self, session: str) -> None:
+        """A session with nothing waiting gets something: it starts level with the least
+        heard of the sessions already waiting (no credit for having been silent)."""
+        waiting = [self._heard.get(s, 0.0) for s, q in self._queues.items() if q and s != session]
+        if waiting:
+            self._heard[session] = max(self._heard.get(session, 0.0), min(waiting))
 
     def push_front(self, item: Item) -> None:
         """Put ``item`` back at the head of its session's queue (it was cut before it
@@ -91,8 +107,17 @@ class Scheduler:
     def forget(self, session: str) -> list[Item]:
         """Drop ``session``'s items and its place in the rotation."""
         out = self.drop(session)
-        self._served.pop(session, None)
+        self._heard.pop(session, None)
         return out
+
+    def replace(self, session: str, items: list[Item]) -> None:
+        """Make ``items`` (already queued before, or new) ``session``'s queue, keeping
+        their arrival order and the session's hold on the voice (lag control)."""
+        for it in items:
+            if it.seq < 0:
+                it.seq = self._seq
+                self._seq += 1
+        self._queues[session] = deque(items)
 
     def trim(self, session: str, count: int) -> list[Item]:
         """Remove the ``count`` oldest queued items of ``session`` (lag control)."""
@@ -136,23 +161,25 @@ class Scheduler:
             session = self._fair_choice(cands)
         item = cands[session]
         self._queues[session].remove(item)
-        if self._holder is None or self._holder[0] != session:
-            self._turns += 1
-            self._served[session] = self._turns
         self._holder = (session, item.reply)
         self.current = item
         return item
 
     def _fair_choice(self, cands: dict[str, Item]) -> str:
-        if self._holder is not None:
+        if self._holder is not None and self.unit == "reply":
             session, reply = self._holder
             head = cands.get(session)
             if head is not None and head.reply == reply:
                 return session  # the reply it started goes on
-        # least recently served first; a session never served goes before; ties by age
-        return min(cands, key=lambda s: (self._served.get(s, 0), cands[s].seq))
+        # the least heard first; ties by age
+        return min(cands, key=lambda s: (self._heard.get(s, 0.0), cands[s].seq))
 
-    def done(self, item: Item) -> None:
-        """``item`` was spoken or cut."""
+    def done(self, item: Item, seconds: float = 0.0) -> None:
+        """``item`` was spoken (``seconds`` of it heard) or cut."""
+        self._heard[item.session] = self._heard.get(item.session, 0.0) + seconds
         if self.current is item:
             self.current = None
+
+    def heard(self, session: str) -> float:
+        """Seconds of ``session``'s speech counted by the fair policy."""
+        return self._heard.get(session, 0.0)

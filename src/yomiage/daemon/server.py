@@ -340,14 +340,15 @@ def _safe_uid(conn: socket.socket) -> str:
 
 def serve(cfg: Config, path: str | os.PathLike[str] | None = None, *, policy: str = "fair",
           idle_timeout: float = 0.0, record: Path | None = None, lead_in: bool = True,
-          loader: Any = None) -> int:
+          loader: Any = None, fair_unit: str = "reply") -> int:
     """Run a daemon in this process until shutdown; returns the exit code.
 
     Returns 0 at once (after one log line) when another daemon serves ``path``.
-    ``loader(cfg) -> Engines`` replaces the engines' loading (benchmarks)."""
+    ``loader(cfg) -> Engines`` replaces the engines' loading and ``fair_unit`` ("reply"
+    or "sentence") what ``fair`` hands out in turn (benchmarks)."""
     path = Path(path or paths.socket_path())
     core = Core(cfg, policy=policy, idle_timeout=idle_timeout, record=record,
-                lead_in=lead_in, loader=loader)
+                lead_in=lead_in, loader=loader, fair_unit=fair_unit)
     server = Server(core, path)
     try:
         server.bind()
