@@ -34,12 +34,12 @@ narration, speech text and segmentation as stream-json prose. A payload it canno
 from __future__ import annotations
 
 import logging
-import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from yomiage.config import Config, load_config
+from yomiage.daemon.sessions import project_name
 from yomiage.hooks import phrases
 from yomiage.hooks.transcript import file_size, wait_for_reply
 
@@ -80,10 +80,6 @@ class _Session:
     subagents: set[str] = field(default_factory=set)  # their daemon sessions
 
 
-def _project(cwd: str) -> str:
-    return os.path.basename(cwd.rstrip("/\\")) or cwd
-
-
 def _str(payload: dict[str, Any], key: str) -> str:
     value = payload.get(key)
     return value if isinstance(value, str) else ""
@@ -114,13 +110,13 @@ class HookHandler:
         out: dict[str, Any] = {"session": sid, "agent": agent}
         if cwd:
             out["cwd"] = cwd
-            out["project"] = _project(cwd)[:200]
+            out["project"] = project_name(cwd)[:200]
         return out
 
     def _alert(self, key: str, sid: str, cwd: str, agent: str,
                reason: str | None = None) -> dict[str, Any]:
         text, lang = phrases.alert(key, self.cfg.target_lang, agent=agent,
-                                   project=_project(cwd), reason=reason)
+                                   project=project_name(cwd), reason=reason)
         return {"type": "say", **self._common(sid, cwd, agent), "text": text, "lang": lang,
                 "translate": lang != self.cfg.target_lang, "priority": "alert"}
 
@@ -229,7 +225,7 @@ class HookHandler:
         msg = self._reply(sub, cwd, agent, f"{self._session(sid).turn}:{aid}", text, True)
         # The daemon picks a session's voice from its cwd: a subagent type gets its own.
         msg["cwd"] = f"{cwd}#{kind}"[:4096]
-        msg["project"] = f"{_project(cwd)} {kind}"[:200]
+        msg["project"] = f"{project_name(cwd)} {kind}"[:200]
         return [msg]
 
     def _tool(self, payload: dict[str, Any], sid: str, cwd: str,
