@@ -115,8 +115,12 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     old_tr: Any = None
     skipped = ""
     if args.baseline and eng.hf_dir is None:
+        from yomiage.bench.random_ct2 import torch_available
+
         skipped = ("no Transformers checkpoint of this model here (run with --shape for a "
-                   "random-weight one)")
+                   "random-weight one)") if torch_available() else (
+            "the old design translates with Transformers: it needs PyTorch and "
+            "Transformers (pip install 'yomiage[convert,bench]' or ./setup.sh --test)")
     elif args.baseline:
         assert eng.hf_dir is not None
         # The old design ran one stage at a time, so its translator gets every core.
