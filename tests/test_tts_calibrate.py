@@ -4,6 +4,7 @@ with fake timings, the cache, the notes, and one real calibration of a fast voic
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -141,14 +142,17 @@ def test_auto_voice_calibrates_once_then_follows_the_cache(
     monkeypatch.setattr(registry, "_load", fake_load)
     monkeypatch.setattr(cal_mod, "calibrate", no_busy_calibrate)
     assert registry.best_voice_name(cfg, "ja") == "kokoro:jf_alpha"  # nothing measured yet
+    assert registry.needs_calibration(cfg, "ja")
+    assert not registry.needs_calibration(replace(cfg, voice="kokoro"), "ja")
     first = registry.load_voice(cfg, "ja")
+    assert not registry.needs_calibration(cfg, "ja")
     assert first.name == "openjtalk" and runs == [1] and loads == ["kokoro", "openjtalk"]
     second = registry.load_voice(cfg, "ja")
     assert second.name == "openjtalk" and runs == [1]  # from the cache: no new calibration
     assert loads == ["kokoro", "openjtalk", "openjtalk"]  # kokoro not loaded again
     assert registry.best_voice_name(cfg, "ja") == "openjtalk"
-    assert registry.voice_note(cfg, "ja", "openjtalk").startswith(
-        "kokoro is too slow on this CPU (RTF 0.9")
+    assert re.fullmatch(r"kokoro is too slow on this CPU \(RTF \d\.\d\d\); --voice kokoro "
+                        r"to use it anyway", registry.voice_note(cfg, "ja", "openjtalk"))
     assert registry.voice_note(replace(cfg, voice="openjtalk"), "ja", "openjtalk") == ""
     assert registry.load_voice(replace(cfg, voice="kokoro"), "ja").name == "kokoro"  # anyway
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -98,6 +98,8 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
         voice_lang = cfg.source_lang  # the original text is spoken: its language's voice
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="yomiage-load") as pool:
         fut_t = pool.submit(load_translator, cfg)
+        if _will_calibrate(cfg, voice_lang):  # time the voices on a CPU the load leaves
+            wait([fut_t])
         fut_v = pool.submit(load_warm_voice, cfg, voice_lang)
         try:
             translator = fut_t.result()
@@ -138,6 +140,17 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
         raise EngineError(f"no voice for {lang_name(voice_lang)}: {voice_error}")
     return Engines(translator, voice, time.perf_counter() - started, target, notes,
                    _voice_note(cfg, voice))
+
+
+def _will_calibrate(cfg: Config, lang: str) -> bool:
+    """True when loading the voice will first time the installed voices (tts/calibrate.py):
+    then the translator loads first, so that its loading does not slow the measurement."""
+    from yomiage.tts.registry import needs_calibration
+
+    try:
+        return needs_calibration(cfg, lang)
+    except (ValueError, OSError):
+        return False
 
 
 def _voice_note(cfg: Config, voice: Voice) -> str:

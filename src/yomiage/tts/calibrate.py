@@ -66,13 +66,15 @@ def machine_key(cfg: Config) -> str:
     """What a measured speed depends on: yomiage's version, the CPU, the usable cores
     and the settings that change how fast a voice runs."""
     from yomiage import __version__
-    from yomiage.tts.kokoro.cpu_voice import cpu_flags
 
-    model = "unknown CPU"
+    model, flags = "unknown CPU", set[str]()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            model = next((ln.split(":", 1)[1].strip() for ln in fh
-                          if ln.startswith("model name")), model)
+            for line in fh:
+                if line.startswith("model name") and model == "unknown CPU":
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
     except OSError:
         import platform
 
@@ -81,7 +83,7 @@ def machine_key(cfg: Config) -> str:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    bf16 = "bf16" if {"avx512_bf16", "amx_bf16"} & cpu_flags() else "nobf16"
+    bf16 = "bf16" if {"avx512_bf16", "amx_bf16"} & flags else "nobf16"
     return (f"yomiage {__version__}|{model}|{cores} cores|{bf16}|cpu_bf16={cfg.cpu_bf16}|"
             f"threads={cfg.threads}|device={cfg.device}|speed={cfg.speed}")
 

@@ -179,6 +179,17 @@ def load_voice(cfg: Config, lang: str) -> Voice:
                      "see `yomiage voices` and `yomiage doctor`")
 
 
+def needs_calibration(cfg: Config, lang: str) -> bool:
+    """True when :func:`load_voice` will first time the installed voices (``auto``, more
+    than one engine installed, nothing cached for this machine)."""
+    from yomiage.tts.calibrate import engines_in_order, load_cached
+
+    if _parse(cfg.voice)[0] != "auto":
+        return False
+    engines = engines_in_order(installed_voices(cfg, lang))
+    return len(engines) > 1 and load_cached(cfg, lang, engines) is None
+
+
 def voice_note(cfg: Config, lang: str, chosen: str) -> str:
     """Why ``auto`` chose ``chosen`` over a better installed voice ("kokoro is too slow
     on this CPU (RTF 0.94); --voice kokoro to use it anyway"), from the cached
