@@ -43,7 +43,8 @@ class PacedVoice:
 
 
 @pytest.fixture
-def cfg(tmp_path: Path) -> Config:
+def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    monkeypatch.setattr(cal_mod, "load_per_core", lambda: 0.3)  # a quiet machine
     return Config(cache_dir=str(tmp_path), offline=True)
 
 
@@ -100,6 +101,21 @@ def test_calibration_stops_at_the_first_voice_that_keeps_up_and_is_cached(
     assert cal_mod.load_cached(cfg, "en") is None
     cal_mod.forget(cfg)
     assert cal_mod.load_cached(cfg, "ja") is None
+
+
+def test_a_busy_machine_keeps_its_figures_for_this_run_only(
+        cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cal_mod, "load_per_core", lambda: 3.5)
+    cal, voice = cal_mod.calibrate(cfg, "ja", ["openjtalk"], lambda n: PacedVoice(n, 0.05),
+                                   busy=False)
+    assert voice is not None and cal.load_per_core == 3.5
+    assert not cal_mod.state_path(cfg).exists()  # not cached: measured again next run
+    assert cal_mod.load_cached(cfg, "ja") is cal  # but this process keeps using it
+    cal_mod.forget(cfg)
+    assert cal_mod.load_cached(cfg, "ja") is None
+    cal_mod.calibrate(cfg, "ja", ["openjtalk"], lambda n: PacedVoice(n, 0.05), busy=False,
+                      keep_if_loaded=True)  # doctor --calibrate: asked for, so kept
+    assert cal_mod.state_path(cfg).exists()
 
 
 def test_a_voice_that_cannot_load_is_recorded_and_skipped(cfg: Config) -> None:

@@ -248,7 +248,8 @@ def check_voice_speed(cfg: Config, run: bool = False) -> list[Check]:
     if run:
         if not names:
             return [Check(name, False, "no installed voice to measure")]
-        cal, _ = cal_mod.calibrate(cfg, lang, names, lambda n: load_named(cfg, lang, n))
+        cal, _ = cal_mod.calibrate(cfg, lang, names, lambda n: load_named(cfg, lang, n),
+                                   keep_if_loaded=True)
     else:
         found = cal_mod.load_cached(cfg, lang, engines)
         if found is None:

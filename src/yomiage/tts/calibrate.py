@@ -104,6 +104,9 @@ class Calibration:
     synth_seconds: float = 0.0
     """Time spent synthesizing (the part bounded by BUDGET_S)."""
     date: str = ""
+    load_per_core: float = 0.0
+    """The 1-minute load average per usable core when it started (above 1, other work
+    competed for the CPU and the figures are pessimistic)."""
 
 
 def state_path(cfg: Config) -> Path:
@@ -123,17 +126,23 @@ def _read_all(cfg: Config) -> dict[str, dict[str, object]]:
     return data if isinstance(data, dict) else {}
 
 
+_THIS_RUN: dict[tuple[str, str], Calibration] = {}
+"""Calibrations made by this process, also those not cached (a busy machine)."""
+
+
 def load_cached(cfg: Config, lang: str, engines: Sequence[str] | None = None) -> Calibration | None:
-    """The cached calibration for ``lang`` on this machine, or None when there is none,
-    it was made by another version/CPU/setting, or (``engines`` given) for another set
-    of installed engines."""
-    raw = _read_all(cfg).get(lang)
-    if not isinstance(raw, dict):
-        return None
-    try:
-        cal = Calibration(**raw)  # type: ignore[arg-type]
-    except TypeError:
-        return None
+    """The cached calibration for ``lang`` on this machine (or one this process made),
+    or None when there is none, it was made by another version/CPU/setting, or
+    (``engines`` given) for another set of installed engines."""
+    cal = _THIS_RUN.get((str(state_path(cfg)), lang))
+    if cal is None:
+        raw = _read_all(cfg).get(lang)
+        if not isinstance(raw, dict):
+            return None
+        try:
+            cal = Calibration(**raw)  # type: ignore[arg-type]
+        except TypeError:
+            return None
     if cal.key != machine_key(cfg):
         return None
     if engines is not None and list(engines) != list(cal.engines):
@@ -157,6 +166,8 @@ def save(cfg: Config, cal: Calibration) -> None:
 
 def forget(cfg: Config) -> None:
     """Drop every cached calibration (the next ``auto`` choice measures again)."""
+    for key in [k for k in _THIS_RUN if k[0] == str(state_path(cfg))]:
+        del _THIS_RUN[key]
     state_path(cfg).unlink(missing_ok=True)
 
 
@@ -258,15 +269,20 @@ def _decided(rtf: float, limit: float) -> bool:
 def calibrate(
     cfg: Config, lang: str, names: Sequence[str], load: Callable[[str], Voice], *,
     budget_s: float = BUDGET_S, limit: float = RTF_LIMIT, busy: bool = True,
+    keep_if_loaded: bool = False,
 ) -> tuple[Calibration, Voice | None]:
     """Measure the engines of ``names`` (installed voices, best first) in order until
-    one keeps up; cache and return the calibration with that voice, loaded by ``load``
-    and warm (None when none keeps up: the caller then loads the fastest, per
-    :func:`rank`). ``busy``: keep a core busy meanwhile (:func:`busy_core`)."""
+    one keeps up; return the calibration with that voice, loaded by ``load`` and warm
+    (None when none keeps up: the caller then loads the fastest, per :func:`rank`).
+    ``busy``: keep a core busy meanwhile (:func:`busy_core`). The result is cached,
+    unless other work already loaded the machine (load average above the cores) and
+    not ``keep_if_loaded``: such figures serve this run only, and the next first use
+    measures again."""
     started = time.perf_counter()
     texts = TEXTS.get(lang, TEXTS["en"])
     cal = Calibration(lang, machine_key(cfg), engines_in_order(names),
-                      date=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                      date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      load_per_core=round(load_per_core(), 2))
     chosen: Voice | None = None
     with busy_core() if busy else nullcontext():
         for engine in cal.engines:
@@ -288,8 +304,26 @@ def calibrate(
                 break
     cal.seconds = round(time.perf_counter() - started, 2)
     cal.synth_seconds = round(cal.synth_seconds, 2)
-    save(cfg, cal)
+    _THIS_RUN[(str(state_path(cfg)), lang)] = cal
+    if cal.load_per_core <= 1.0 or keep_if_loaded:
+        save(cfg, cal)
+    else:
+        log.warning("voice calibration: the machine was busy (load %.1f per core), so the "
+                    "choice holds for this run only; `yomiage doctor --calibrate` keeps one",
+                    cal.load_per_core)
     return cal, chosen
+
+
+def load_per_core() -> float:
+    """The 1-minute load average divided by the usable cores (0 where unknown)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        return os.getloadavg()[0] / max(1, cores)
+    except OSError:
+        return 0.0
 
 
 def describe(cal: Calibration, limit: float = RTF_LIMIT) -> str:
@@ -303,4 +337,5 @@ def describe(cal: Calibration, limit: float = RTF_LIMIT) -> str:
             f"RTF {value:.2f} ({'keeps up' if value <= limit else 'too slow'})"
         parts.append(f"{engine} {verdict}")
     return (f"{', '.join(parts) or 'nothing measured'}; one core busy, limit {limit}; "
-            f"{cal.seconds:.1f} s ({cal.synth_seconds:.1f} s synthesis) on {cal.date}")
+            f"{cal.seconds:.1f} s ({cal.synth_seconds:.1f} s synthesis) on {cal.date}, "
+            f"load {cal.load_per_core:.1f} per core")
