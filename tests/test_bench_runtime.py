@@ -22,7 +22,12 @@ CORPUS = ["The tests pass now.", "We read the file and fix the parser.",
 
 @pytest.fixture
 def no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make torch and transformers unimportable, as on the README's main install."""
+    """Make torch and transformers unimportable, as on the README's main install (and
+    forget the yomiage modules that already imported them, so that they import anew)."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("yomiage.") and (getattr(module, "torch", None) is not None
+                                            or getattr(module, "transformers", None) is not None):
+            monkeypatch.delitem(sys.modules, name)
     for name in ("torch", "transformers"):
         monkeypatch.setitem(sys.modules, name, None)  # import → ModuleNotFoundError
 
