@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("voices", help="list engines, voices and languages")
     p.add_argument("--lang", metavar="LANG", help="only voices for this language")
 
-    sub.add_parser("doctor", help="check what works on this machine and how to fix the rest")
+    p = sub.add_parser("doctor", help="check what works on this machine and how to fix the rest")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure again which voice keeps up on this machine (a few seconds)")
 
     p = sub.add_parser("say", help="speak one line: yomiage say 'こんにちは' --lang ja")
     p.add_argument("text", help="what to say")
@@ -317,7 +319,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     if cmd == "doctor":
         from yomiage.commands.doctor import run_doctor
 
-        return run_doctor(cfg)
+        return run_doctor(cfg, calibrate=bool(getattr(args, "calibrate", False)))
     if cmd == "say":
         from yomiage.commands.say import run_say
 
