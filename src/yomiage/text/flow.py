@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from yomiage.config import Config
 from yomiage.records import Sentence, SentenceKind
 from yomiage.text.events import ParseStats, RawLine, Unknown, parse_line
 from yomiage.text.narration import Fragment, Narrator
+from yomiage.text.sanitize import StreamSanitizer
 from yomiage.text.segment import Piece, Segmenter, speakable, tidy
 from yomiage.text.speech_text import SpeechText
 
@@ -39,6 +40,7 @@ class _Channel:
     seg: Segmenter
     frag: Fragment
     muted: bool = False
+    clean: StreamSanitizer = field(default_factory=StreamSanitizer)  # no escapes in speech
 
 
 class TextFlow:
@@ -111,8 +113,9 @@ class TextFlow:
         if ch.muted:
             return
         pieces: list[Piece] = []
-        if f.text:
-            text = ch.speech.feed(f.text) if ch.speech is not None else f.text
+        text = ch.clean.feed(f.text) if f.text else ""
+        if text:
+            text = ch.speech.feed(text) if ch.speech is not None else text
             if text:
                 pieces = ch.seg.feed(text)
         if f.end:
@@ -127,11 +130,10 @@ class TextFlow:
     def _flush(self, ch: _Channel) -> list[Piece]:
         if ch.muted:
             return []
-        pieces: list[Piece] = []
+        tail = ch.clean.flush()
         if ch.speech is not None:
-            tail = ch.speech.flush()
-            if tail:
-                pieces = ch.seg.feed(tail)
+            tail = (ch.speech.feed(tail) if tail else "") + ch.speech.flush()
+        pieces = ch.seg.feed(tail) if tail else []
         return pieces + ch.seg.flush()
 
     def _notice_code(self, f: Fragment, raw: RawLine, out: list[Sentence]) -> None:
