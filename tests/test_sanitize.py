@@ -76,6 +76,8 @@ def test_sequences_go_whole() -> None:
     assert sanitize("a\x9b2Jb") == "ab"
     assert sanitize("a\rb\r\nc") == "a\nb\nc"
     assert sanitize("\u202eevil\u202c") == "evil"
+    assert sanitize("a\x85b\x00\x07c") == "a b  c"
+    assert sanitize("usage\x1b is") == "usage  is"
     # an unterminated string sequence loses its introducer, never the prose after it
     assert sanitize("ok \x1b]0;the rest stays") == "ok 0;the rest stays"
 

@@ -19,7 +19,9 @@ Promises of :func:`sanitize` (property-tested):
   sequence loses only its introducer (its text stays, now inert), so a stray ESC can
   never swallow the prose after it;
 * ``\\r\\n`` and a lone ``\\r`` become ``\\n`` (a carriage return must not overwrite what
-  was shown); ``\\v`` and ``\\f`` become a space; other controls are removed;
+  was shown); every other control (NUL, BEL, backspace, ``\\v``, NEL ``\\x85``, …) becomes a
+  space, so that words never run together (as the speech text expects); bidi
+  overrides are removed;
 * text without any of these characters is returned unchanged (the same object);
 * it is idempotent, and linear in the length of the text.
 
@@ -41,16 +43,18 @@ _SEQUENCE = re.compile(
     f"(?:\x1b[\\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*{_ST}"
     # CSI: parameters, intermediates, final byte
     "|(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"
-    # any other escape: intermediates and a final byte (ESC c, ESC ( B, ESC 7, …)
-    "|\x1b[ -/]*[0-~]"
+    # any other escape: intermediates and a final byte (ESC c, ESC ( B, ESC 7, …); not a
+    # space as intermediate, so "usage\x1b is" keeps its word (the ESC alone goes)
+    "|\x1b[!-/]*[0-~]"
 )
-_CONTROL = re.compile(f"[\x00-\x08\x0e-\x1f\x7f-\x9f{_BIDI}]+")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BIDI_RE = re.compile(f"[{_BIDI}]+")
 _LINE_BREAK = re.compile("\r\n?")
-_SPACE_LIKE = re.compile("[\x0b\x0c]")
 
 _CSI_BODY = re.compile("[0-?]*[ -/]*")
-_INTERMEDIATES = re.compile("[ -/]*")
+_INTERMEDIATES = re.compile("[!-/]*")
 _STRING_END = re.compile("[\x07\x9c]")
+_STRING_8BIT = "\x9d\x90\x98\x9e\x9f"
 _INTRODUCERS = frozenset("\x1b\x9b\x9d\x90\x98\x9e\x9f")
 HOLD_MAX = 4096
 """:class:`StreamSanitizer` holds an unfinished escape sequence at the end of a piece at
@@ -68,8 +72,8 @@ def sanitize(text: str) -> str:
         text = _SEQUENCE.sub("", text)
     if "\r" in text:
         text = _LINE_BREAK.sub("\n", text)
-    text = _SPACE_LIKE.sub(" ", text)
-    return _CONTROL.sub("", text)
+    text = _CONTROL.sub(" ", text)
+    return _BIDI_RE.sub("", text)
 
 
 def sanitize_line(text: str) -> str:
@@ -88,8 +92,10 @@ def _unfinished_tail(text: str) -> int:
         return -1
     c = text[k]
     if c == "\x1b":
-        if k + 1 == len(text):
-            return k
+        if k + 1 == len(text):  # a lone ESC: maybe the first half of the ST of a string
+            j = max(text.rfind(i, 0, k) for i in _INTRODUCERS)
+            opens = j >= 0 and (text[j] in _STRING_8BIT or text[j + 1] in "]PX^_")
+            return j if opens and _STRING_END.search(text, j, k) is None else k
         kind = text[k + 1]
         if kind == "[":
             return k if _CSI_BODY.fullmatch(text, k + 2) else -1
