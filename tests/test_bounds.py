@@ -269,3 +269,44 @@ def test_megabyte_markdown_stays_fast(unit: str) -> None:
     assert got[0] == "Before it." and got[-1] == "After it."
     assert len(got) <= 3 + 12
     assert took < 3.0, took  # typically under 0.5 s; generous for a shared core
+
+
+# ------------------------------------------------------------------ replays ----
+
+def _fixture_bytes(stem: str) -> bytes:
+    from tests.fixture_paths import fixture
+
+    return fixture(f"{stem}.ndjson").read_bytes()
+
+
+@pytest.mark.parametrize("stem", ["01_qa_markdown_rust", "02_ci_pipeline_tools",
+                                  "03_partial_japanese", "05_subagents_migration",
+                                  "06_error_subtypes", "09_long_session"])
+def test_a_replayed_stream_is_spoken_once(stem: str) -> None:
+    data = _fixture_bytes(stem)
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    cfg = Config(tools="brief")
+    assert _texts(data + data, cfg) == _texts(data, cfg)
+
+
+def test_a_new_message_id_is_spoken_again() -> None:
+    data = b"\n".join([_msg("Same words.", "a"), _msg("Same words.", "a"),
+                       _msg("Same words.", "b")])
+    assert _texts(data) == ["Same words.", "Same words."]
+
+
+def _partial(mid: str, text: str) -> bytes:
+    ev = [{"type": "message_start", "message": {"id": mid}},
+          {"type": "content_block_start", "index": 0, "content_block": {"type": "text",
+                                                                         "text": ""}},
+          {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta",
+                                                                 "text": text}},
+          {"type": "content_block_stop", "index": 0}, {"type": "message_stop"}]
+    return b"\n".join(orjson.dumps({"type": "stream_event", "event": e}) for e in ev)
+
+
+def test_a_replayed_partial_message_is_spoken_once() -> None:
+    one = _partial("m1", "Streamed once.") + b"\n" + _msg("Streamed once.", "m1")
+    two = _partial("m2", "Streamed once.")
+    assert _texts(b"\n".join([one, one, two])) == ["Streamed once.", "Streamed once."]

@@ -280,6 +280,7 @@ def _result(d: dict[str, Any]) -> Result:
         terminal_reason=_opt_str(d.get("terminal_reason")),
         api_error_status=status if isinstance(status, int) else None,
         num_turns=turns,
+        uuid=_opt_str(d.get("uuid")),
     )
 
 
