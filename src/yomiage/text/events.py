@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -60,7 +59,6 @@ up to 5 MB, 6.7 MB as base64), so two such images still fit; a line at the limit
 about three times its size while it is parsed, 48 MB here instead of 190 MB."""
 
 _BOM = b"\xef\xbb\xbf"
-_EOL = re.compile(rb"\r\n?|\n")
 _CHUNK = 1 << 16
 
 
@@ -93,36 +91,34 @@ def read_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[Ra
             skip_lf = False
             if data[:1] == b"\n":
                 data = data[1:]
-        pos = 0
-        for m in _EOL.finditer(data):
-            end = m.start()
-            if not skipping:
-                if parts:
-                    parts.append(data[pos:end])
-                    line = b"".join(parts)
-                    parts = []
-                else:
-                    line = data[pos:end]
-                if size + end - pos > max_bytes:
-                    n += 1
-                    _too_long(n, max_bytes)
-                else:
-                    n += 1
-                    yield RawLine(n, line, clock())
-            skipping = False
+        if b"\r" in data:
+            skip_lf = data[-1:] == b"\r"
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        segments = data.split(b"\n")
+        tail = segments.pop()  # after the last line ending: the start of the next line
+        for seg in segments:
+            if parts:
+                parts.append(seg)
+                seg = b"".join(parts)
+                parts = []
             size = 0
-            pos = m.end()
-            if m.end() == len(data) and data[-1:] == b"\r":
-                skip_lf = True
-        if pos < len(data) and not skipping:
-            size += len(data) - pos
+            if skipping:
+                skipping = False
+                continue
+            n += 1
+            if len(seg) > max_bytes:
+                _too_long(n, max_bytes)
+                continue
+            yield RawLine(n, seg, clock())
+        if tail and not skipping:
+            size += len(tail)
             if size > max_bytes:
                 n += 1
                 _too_long(n, max_bytes)
                 parts = []
                 skipping = True
             else:
-                parts.append(data[pos:])
+                parts.append(tail)
     if parts and not skipping:
         n += 1
         yield RawLine(n, b"".join(parts), clock())
