@@ -230,6 +230,10 @@ def run_bench(args: argparse.Namespace, cfg: Config) -> int:
         try:
             if stage == "pipeline":
                 results[stage] = bench_pipeline(args, cfg)
+            elif stage == "daemon":
+                from yomiage.bench.daemon import bench_daemon
+
+                results[stage] = bench_daemon(args, cfg)
             else:
                 results[stage] = _other_stage(stage, args, cfg)
         except ImportError as exc:
@@ -251,6 +255,10 @@ def run_bench(args: argparse.Namespace, cfg: Config) -> int:
         for stage in stages:
             if stage == "pipeline":
                 sys.stdout.write(format_pipeline(clean[stage]) + "\n")
+            elif stage == "daemon":
+                from yomiage.bench.daemon import format_daemon
+
+                sys.stdout.write(format_daemon(clean[stage]) + "\n")
             elif stage == "voice":
                 from yomiage.bench.voice import format_table
 
