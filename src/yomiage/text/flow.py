@@ -39,6 +39,8 @@ from yomiage.text.speech_text import SpeechText
 
 log = logging.getLogger(__name__)
 
+_SLICE = 1 << 16
+"""Markdown is sanitized and capped in slices of this many characters."""
 CODE_HEAVY_MIN = 400
 """With ``skip_code_heavy``, a block with at least this much code and three times more
 code than prose is cut off (and one notice says so)."""
@@ -134,7 +136,7 @@ class TextFlow:
         if ch.muted:
             return
         pieces: list[Piece] = []
-        text, over = self._take(ch, ch.raw_words.feed(ch.clean.feed(f.text)) if f.text else "")
+        text, over = self._read(ch, f.text)
         if text:
             text = ch.speech.feed(text) if ch.speech is not None else text
             if text:
@@ -168,6 +170,19 @@ class TextFlow:
         tail = (ch.words.feed(tail) if tail else "") + ch.words.flush()
         pieces = ch.seg.feed(tail) if tail else []
         return pieces + ch.seg.flush()
+
+    def _read(self, ch: _Channel, markdown: str) -> tuple[str, bool]:
+        """``markdown`` sanitized and raw-word capped, up to what the block may still read;
+        True when the block is full. Works in slices, so a megabyte costs only what is read
+        (and a linear scan over an over-long word)."""
+        parts: list[str] = []
+        over = False
+        for i in range(0, len(markdown), _SLICE):
+            part, over = self._take(ch, ch.raw_words.feed(ch.clean.feed(markdown[i:i + _SLICE])))
+            parts.append(part)
+            if over:
+                break
+        return "".join(parts), over
 
     @staticmethod
     def _take(ch: _Channel, text: str) -> tuple[str, bool]:
