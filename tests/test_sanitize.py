@@ -196,3 +196,17 @@ def test_log_lines_are_sanitized() -> None:
     rec = logging.LogRecord("yomiage", logging.WARNING, __file__, 1, "bad tool %s",
                             ("x\x1b]0;t\x07",), None)
     assert SafeFormatter("yomiage: %(message)s").format(rec) == "yomiage: bad tool x"
+
+
+def test_daemon_replies_speak_no_escape() -> None:
+    """Replies the hooks hand to the daemon (transcript text) are sanitized too."""
+    from yomiage.daemon.sessions import Session
+
+    sess = Session("s1", Config())
+    got = sess.feed_reply("Build \x1b[1;3", "m1")
+    got += sess.feed_reply("Build \x1b[1;31mpassed\x1b]0;t\x07 now. " + "q" * 500 + " end.", "m1",
+                           complete=True)
+    texts = [s.text for s in got]
+    assert texts[0] == "Build passed now."
+    assert all(_BAD.search(t) is None and "31m" not in t for t in texts)
+    assert "q" * 200 not in " ".join(texts)
