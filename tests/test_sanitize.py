@@ -115,7 +115,7 @@ def _line(obj: object) -> bytes:
 def _session() -> bytes:
     return b"".join([
         _line({"type": "system", "subtype": "init", "model": "m" + _EVIL, "cwd": "/w" + _EVIL}),
-        _line({"type": "assistant", "message": {"id": "m1", "content": [
+        _line({"type": "assistant", "message": {"id": "m1\u202e", "content": [
             {"type": "text", "text": f"Hello {_EVIL}there. [red]Not markup[/red] here."},
             {"type": "tool_use", "id": "t1", "name": "Read",
              "input": {"file_path": f"/src/ma{_EVIL}in.py"}},
@@ -168,6 +168,8 @@ def test_yomiage_text_prints_no_escape(tmp_path, capsys, args, as_json) -> None:
     texts = [orjson.loads(x)["text"] for x in out.splitlines()] if as_json else [out]
     for t in texts:
         assert _BAD.search(t) is None and "[2J" not in t and "31m" not in t, repr(t)
+    if as_json:
+        assert _BAD.search(out) is None
     joined = " ".join(texts)
     assert "Hello there." in joined
     if args:

@@ -39,6 +39,8 @@ def run_text(source: str, cfg: Config, as_json: bool = False) -> int:
             if as_json:
                 obj = sentence_json(s)
                 obj["text"] = text
+                if s.message_id is not None:  # JSON escapes controls, not bidi overrides
+                    obj["message_id"] = sanitize(s.message_id)
                 out.write(orjson.dumps(obj).decode() + "\n")
             elif s.continues:  # a clause of a longer sentence: the rest follows on this line
                 out.write(text + ("" if text[-1:] >= "\u3000" else " "))
