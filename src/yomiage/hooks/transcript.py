@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from yomiage.text.bad_lines import BadLines
 from yomiage.text.events import AssistantMessage, RawLine, TextBlock, UserMessage, parse_line
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,13 @@ def _scan(data: bytes) -> tuple[str | None, int]:
     text_by_msg: dict[str, list[str]] = {}
     last: str | None = None
     n = 0
+    bad = BadLines()  # a transcript of bad lines gets a few warnings, not one a line
     for n, line in enumerate(data.split(b"\n"), 1):
         if not line.strip():
             continue
-        ev = parse_line(RawLine(n, line, 0.0))
+        ev = parse_line(RawLine(n, line, 0.0), bad)
+        if ev is not None and bad.in_run:
+            bad.good()
         if isinstance(ev, UserMessage):
             if ev.prompt and not ev.subagent and not ev.meta and not ev.compact_summary:
                 text_by_msg.clear()  # a new turn: what came before is not this reply
@@ -56,6 +60,7 @@ def _scan(data: bytes) -> tuple[str | None, int]:
                 text_by_msg[key] = []
             text_by_msg[key].extend(texts)
             last = key
+    bad.finish()
     if last is None:
         return None, n
     return "\n\n".join(text_by_msg[last]), n
