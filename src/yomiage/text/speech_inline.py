@@ -9,10 +9,13 @@ from __future__ import annotations
 import html
 import re
 
-PROTECT_OPEN = "\ue000"
-PROTECT_CLOSE = "\ue001"
-LONG_CODE = 60
-"""Inline code longer than this (after shortening paths/URLs) is dropped."""
+from yomiage.text.code_speech import (
+    is_japanese,
+    shorten,
+    speak_code,
+    url_host,
+)
+
 HOLD_MAX = 400
 """An unclosed inline span (`` ` `` ``[`` ``<``) held longer than this many characters is
 released as plain words, so one stray backtick cannot hold a whole line's speech."""
@@ -20,7 +23,7 @@ released as plain words, so one stray backtick cannot hold a whole line's speech
 # Emoji, pictographs, dingbats, arrows, box drawing, shapes, flags, tags, keycaps,
 # variation selectors, zero-width/format characters, BOM, private use, lone surrogates.
 _DROP = re.compile(
-    "[\U0001f000-\U0001faff\u2190-\u21ff\u2300-\u23ff\u2500-\u27bf\u2900-\u297f\u2b00-\u2bff"
+    "[\U0001f000-\U0001faff\u2190\u2191\u2193-\u21d1\u21d3-\u21ff\u2300-\u23ff\u2500-\u27bf\u2900-\u297f\u2b00-\u2bff"
     "\ufe00-\ufe0f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\u00ad\u20e3\u3030\u303d"
     "\ue000-\uf8ff\U000e0000-\U000e007f\U000f0000-\U0010ffff\ud800-\udfff]+"
 )
@@ -47,10 +50,14 @@ _INLINE = re.compile(
     r"|<(?P<auto>(?:https?|ftp)://[^>\s]+|www\.[^>\s]+)>"
     r"|(?P<tag>(?i:</?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code|pre"
     r"|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
-    r"[^<>]*>))"
-    # a whole word that some rule may change (emphasis, URL, path, escape, entity, …);
-    # plain words between matches are copied as they are
-    "|(?P<word>(?<![^\\s`\\[<])[^\\s`\\[<]*(?:[*_~\\]>\\\\/&#\U0001f916]|www\\.)[^\\s`\\[<]*)"
+    r"[^<>]*>)"
+    # XML-ish wrapper tags an agent writes around text (<analysis>, <command-name>); not
+    # after a word character, so Vec<u8> and Option<T> stay
+    r"|(?<![\w<])<[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>|</[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>)"
+    # a whole word that some rule may change (emphasis, URL, path, escape, entity,
+    # file:line, …); plain words between matches are copied as they are
+    "|(?P<word>(?<![^\\s`\\[<])[^\\s`\\[<]*"
+    "(?:[*_~\\]>\\\\/&#\U0001f916]|www\\.|\\.[A-Za-z][\\w+-]*:\\d)[^\\s`\\[<]*)"
     r"|(?P<stray>[`\[<])"
 )
 _EMPH = re.compile(r"\*\*|__|~~")
@@ -59,42 +66,6 @@ _TRAIL = re.compile(r"[.,;:!?)\"'”’*_~]+$")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ESC_BASE = 0xE100  # private-use stand-ins for backslash-escaped punctuation
 _ESC_RE = re.compile("[\ue100-\ue17f]")
-_EXT = re.compile(r"^[\w@+-][\w.@+-]*\.[A-Za-z][A-Za-z0-9_+-]{0,9}$")
-_ROOTED = re.compile(r"^(?:~?/|\.{1,2}[/\\]|[A-Za-z]:[\\/])")
-_SEP = re.compile(r"[/\\]+")
-
-
-def url_host(url: str) -> str:
-    """``https://www.github.com:443/a/b?c`` → ``github.com``."""
-    rest = url.split("://", 1)[-1]
-    host = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    host = host.rsplit("@", 1)[-1].split(":", 1)[0]
-    return host[4:] if host.startswith("www.") else host
-
-
-def path_name(token: str) -> str:
-    """A file path → its last segment; other slash-separated words are returned unchanged.
-
-    ``C:\\x\\Cargo.toml`` → ``Cargo.toml``, ``/etc/app/tls.toml`` → ``tls.toml``, but
-    ``1/5/2024``, ``Asia/Tokyo`` and ``fix/logging-and-flaky-test`` stay as they are.
-    """
-    parts = _SEP.split(token)
-    last = parts[-1]
-    if len(parts) < 2 or not last:
-        return token
-    if _EXT.match(last) or (_ROOTED.match(token) and any(c.isalpha() for c in last)):
-        return last
-    return token
-
-
-def _shorten(core: str) -> str:
-    if "://" in core or core.startswith("www."):
-        return url_host(core)
-    if "/" in core or "\\" in core:
-        return path_name(core)
-    return core
-
-
 _WINDOWS = re.compile(r"[A-Za-z]:\\|\\[A-Za-z0-9]")
 
 
@@ -102,7 +73,7 @@ def _unescape(m: re.Match[str]) -> str:
     return chr(_ESC_BASE + ord(m.group(1)))
 
 
-def _word(w: str) -> str:
+def _word(w: str, ja: bool) -> str:
     if "&" in w and ";" in w:
         w = html.unescape(w)
     escaped = "\\" in w and not _WINDOWS.search(w)
@@ -118,8 +89,8 @@ def _word(w: str) -> str:
     m = _TRAIL.search(w)
     if m:
         trail, w = m.group().translate(_NO_EMPH), w[: m.start()]
-    if "/" in w or "\\" in w or w.startswith("www."):
-        w = _shorten(w)
+    if "/" in w or "\\" in w or w.startswith("www.") or ":" in w or "#L" in w:
+        w = shorten(w, ja)
     if _ROBOT in w:
         w = w.replace(_ROBOT, "")
     if w and not w.strip("#"):  # closing hashes of a heading ("## Title ##")
@@ -131,22 +102,33 @@ def _word(w: str) -> str:
 _NO_EMPH = str.maketrans("", "", "*_~")
 
 
-def _code(text: str) -> str:
-    t = " ".join(text.split())
-    if t and " " not in t:
-        t = _shorten(t)
-    if not t or len(t) > LONG_CODE:
-        return ""
-    return PROTECT_OPEN + t + PROTECT_CLOSE
+_NEEDS_RULES = re.compile(
+    "[`*_~\\[\\]<>\\\\/&#\U0001f916\u2192\u21d2]|www\\.|\\.[A-Za-z][\\w+-]*:\\d| -> "
+)
+_ARROW = re.compile(r"\s*(?:[\u2192\u21d2]|(?<!\S)->(?!\S))\s*")
+ARROW_WORDS = (" to ", "から")
+"""What an arrow between two terms is read as ("John Doe → JD"), English / Japanese."""
 
 
-_NEEDS_RULES = re.compile("[`*_~\\[\\]<>\\\\/&#\U0001f916]|www\\.")
+def _arrows(text: str, ja: bool) -> str:
+    word = ARROW_WORDS[1] if ja else ARROW_WORDS[0]
+    if "`" not in text:
+        return _ARROW.sub(word, text)
+    parts = re.split(r"(`+[^`]*`+)", text)  # not inside code spans
+    return "".join(p if p.startswith("`") else _ARROW.sub(word, p) for p in parts)
 
 
-def reduce_inline(text: str) -> str:
-    """Speakable form of one complete piece of inline markdown (no line breaks)."""
+def reduce_inline(text: str, ja: bool = False) -> str:
+    """Speakable form of one complete piece of inline markdown (no line breaks).
+
+    Words added for code (line numbers, placeholders, arrows) are Japanese when ``ja``
+    or when the piece holds Japanese.
+    """
     if not _NEEDS_RULES.search(text):
         return text  # plain words: nothing to change (the common case, kept fast)
+    ja = ja or is_japanese(text)
+    if "\u2192" in text or "\u21d2" in text or " -> " in text:
+        text = _arrows(text, ja)
     out: list[str] = []
     last = 0
     for m in _INLINE.finditer(text):
@@ -156,13 +138,13 @@ def reduce_inline(text: str) -> str:
         last = m.end()
         kind = m.lastgroup
         if kind == "word":
-            out.append(_word(m.group()))
+            out.append(_word(m.group(), ja))
         elif kind == "stray":
             out.append("" if m.group() == "`" else m.group())
         elif kind == "code":
-            out.append(_code(m.group("code")))
+            out.append(speak_code(m.group("code"), ja))
         elif kind == "ltext":
-            out.append(reduce_inline(m.group("ltext")))
+            out.append(reduce_inline(m.group("ltext"), ja))
         elif kind == "auto":
             out.append(url_host(m.group("auto")))
         elif kind == "tag":  # simple HTML markup: a space where it stood
