@@ -52,6 +52,8 @@ _LITERAL_ARG = re.compile(r"""^\s*(?:["']([^"'\\]{1,20})["']|(-?\d{1,9}(?:\.\d+)
 _WORDISH = re.compile(r"[A-Za-z0-9_]+(?:\??\.[A-Za-z0-9_]+)*|,")
 _SYMBOLIC = re.compile(r"[{}]|\?\.|%[A-Za-z{]")
 _PATTERN = re.compile(r"\[[^\]]*\w-\w[^\]]*\]|\\[dwsbDWS]|\(\?[:=!<]")
+_PLAIN_NAME = re.compile(r"[\w.@+-]{1,%d}\Z" % LONG_CODE)
+_NOT_SYMBOL = re.compile(r"[\w ]+")
 _FLAG = re.compile(r"^--?[A-Za-z0-9][\w-]*(?:=\S*)?$")
 SHORT_SYMBOLS = 12
 """A span mostly of symbols is kept as written up to this length (``?``, ``2>&1``), and
@@ -180,6 +182,8 @@ def speak_code(text: str, ja: bool = False) -> str:
     Kept names come wrapped in the protection markers; ``""`` only for an empty span.
     """
     t = " ".join(text.split())
+    if _PLAIN_NAME.match(t) and not t.startswith("www."):  # the common case: a name (main.py, parse_date, --verbose)
+        return PROTECT_OPEN + t + PROTECT_CLOSE
     if not t:
         return ""
     if " " not in t:
@@ -218,5 +222,4 @@ def speak_code(text: str, ja: bool = False) -> str:
 
 
 def _symbol_share(t: str) -> float:
-    symbols = sum(1 for c in t if not (c.isalnum() or c == " " or c == "_"))
-    return symbols / len(t)
+    return len(_NOT_SYMBOL.sub("", t)) / len(t)

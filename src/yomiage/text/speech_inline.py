@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from yomiage.text.code_speech import (
     is_japanese,
@@ -48,16 +49,15 @@ _INLINE = re.compile(
     r"|!\[[^\]]*\]\([^)]*\)"
     r"|\[(?P<ltext>[^\]]+)\](?:\([^)]*\)|\[[^\]]*\])"
     r"|<(?P<auto>(?:https?|ftp)://[^>\s]+|www\.[^>\s]+)>"
-    r"|(?P<tag>(?i:</?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code|pre"
-    r"|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
+    r"|(?P<tag><(?:(?i:/?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code"
+    r"|pre|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
     r"[^<>]*>)"
-    # XML-ish wrapper tags an agent writes around text (<analysis>, <command-name>); not
-    # after a word character, so Vec<u8> and Option<T> stay
-    r"|(?<![\w<])<[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>|</[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>)"
-    # a whole word that some rule may change (emphasis, URL, path, escape, entity,
-    # file:line, …); plain words between matches are copied as they are
-    "|(?P<word>(?<![^\\s`\\[<])[^\\s`\\[<]*"
-    "(?:[*_~\\]>\\\\/&#\U0001f916]|www\\.|\\.[A-Za-z][\\w+-]*:\\d)[^\\s`\\[<]*)"
+    # XML-ish wrapper tags an agent writes around text (<analysis>, <command-name>); an
+    # opening one not after a word character, so Vec<u8> and Option<T> stay
+    r"|(?<![\w<]<)[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>|/[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>))"
+    # a whole word that some rule may change (emphasis, URL, path, escape, entity, …);
+    # plain words between matches are copied as they are
+    "|(?P<word>(?<![^\\s`\\[<])[^\\s`\\[<]*(?:[*_~\\]>\\\\/&#\U0001f916]|www\\.)[^\\s`\\[<]*)"
     r"|(?P<stray>[`\[<])"
 )
 _EMPH = re.compile(r"\*\*|__|~~")
@@ -102,20 +102,33 @@ def _word(w: str, ja: bool) -> str:
 _NO_EMPH = str.maketrans("", "", "*_~")
 
 
-_NEEDS_RULES = re.compile(
-    "[`*_~\\[\\]<>\\\\/&#\U0001f916\u2192\u21d2]|www\\.|\\.[A-Za-z][\\w+-]*:\\d| -> "
-)
+_NEEDS_RULES = re.compile("[`*_~\\[\\]<>\\\\/&#\U0001f916\u2192\u21d2]|www\\.")
 _ARROW = re.compile(r"\s*(?:[\u2192\u21d2]|(?<!\S)->(?!\S))\s*")
 ARROW_WORDS = (" to ", "から")
 """What an arrow between two terms is read as ("John Doe → JD"), English / Japanese."""
+# a file name with line numbers and no separator (NavUser.tsx:54); with one it is a word
+_LINE_HINT = re.compile(r"\.[A-Za-z][\w+-]{0,9}:\d")
+_LINE_WORD = re.compile(r"(?<![^\s(\[])[\w@+-][\w.@+-]*\.[A-Za-z][\w+-]{0,9}:\d[\d,:-]*")
+
+
+def _outside_code(text: str, fn: Callable[[str], str]) -> str:
+    if "`" not in text:
+        return fn(text)
+    parts = re.split(r"(`+[^`]*`+)", text)
+    return "".join(p if p.startswith("`") else fn(p) for p in parts)
+
+
+def _line_words(text: str, ja: bool) -> str:
+    def one(m: re.Match[str]) -> str:
+        core = m.group().rstrip(",:-")
+        return shorten(core, ja) + m.group()[len(core) :]
+
+    return _outside_code(text, lambda p: _LINE_WORD.sub(one, p))
 
 
 def _arrows(text: str, ja: bool) -> str:
     word = ARROW_WORDS[1] if ja else ARROW_WORDS[0]
-    if "`" not in text:
-        return _ARROW.sub(word, text)
-    parts = re.split(r"(`+[^`]*`+)", text)  # not inside code spans
-    return "".join(p if p.startswith("`") else _ARROW.sub(word, p) for p in parts)
+    return _outside_code(text, lambda p: _ARROW.sub(word, p))
 
 
 def reduce_inline(text: str, ja: bool = False) -> str:
@@ -124,11 +137,13 @@ def reduce_inline(text: str, ja: bool = False) -> str:
     Words added for code (line numbers, placeholders, arrows) are Japanese when ``ja``
     or when the piece holds Japanese.
     """
+    ja = ja or (not text.isascii() and is_japanese(text))
+    if ":" in text and _LINE_HINT.search(text):
+        text = _line_words(text, ja)
+    if " -> " in text or (not text.isascii() and ("\u2192" in text or "\u21d2" in text)):
+        text = _arrows(text, ja)
     if not _NEEDS_RULES.search(text):
         return text  # plain words: nothing to change (the common case, kept fast)
-    ja = ja or is_japanese(text)
-    if "\u2192" in text or "\u21d2" in text or " -> " in text:
-        text = _arrows(text, ja)
     out: list[str] = []
     last = 0
     for m in _INLINE.finditer(text):

@@ -278,7 +278,8 @@ class SpeechText:
                     if line.endswith("\\") and not line.endswith("\\\\"):
                         line, hard = line[:-1], True
                     else:
-                        hard = (self._tail + line)[-2:] == "  "
+                        hard = line.endswith("  ") or (
+                            len(line) < 2 and (self._tail + line).endswith("  "))
                 self._emit(reduce_inline(line, ja), out)
                 self._end_line(out, hard)
                 pos = end + 1 if nl >= 0 else end
