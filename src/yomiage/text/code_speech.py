@@ -182,8 +182,8 @@ def speak_code(text: str, ja: bool = False) -> str:
     Kept names come wrapped in the protection markers; ``""`` only for an empty span.
     """
     t = " ".join(text.split())
-    if _PLAIN_NAME.match(t) and not t.startswith("www."):  # the common case: a name (main.py, parse_date, --verbose)
-        return PROTECT_OPEN + t + PROTECT_CLOSE
+    if t.isidentifier() or (_PLAIN_NAME.match(t) and not t.startswith("www.")):  # a name: a name (main.py, parse_date, --verbose)
+        return PROTECT_OPEN + t + PROTECT_CLOSE  # (main.py, parse_date, --verbose)
     if not t:
         return ""
     if " " not in t:

@@ -137,13 +137,16 @@ def reduce_inline(text: str, ja: bool = False) -> str:
     Words added for code (line numbers, placeholders, arrows) are Japanese when ``ja``
     or when the piece holds Japanese.
     """
-    ja = ja or (not text.isascii() and is_japanese(text))
+    if not _NEEDS_RULES.search(text):  # plain words (the common case, kept fast)
+        if ":" in text and _LINE_HINT.search(text):
+            return _line_words(text, ja or (not text.isascii() and is_japanese(text)))
+        return text
+    ascii_only = text.isascii()
+    ja = ja or (not ascii_only and is_japanese(text))
     if ":" in text and _LINE_HINT.search(text):
         text = _line_words(text, ja)
-    if " -> " in text or (not text.isascii() and ("\u2192" in text or "\u21d2" in text)):
+    if " -> " in text or (not ascii_only and ("\u2192" in text or "\u21d2" in text)):
         text = _arrows(text, ja)
-    if not _NEEDS_RULES.search(text):
-        return text  # plain words: nothing to change (the common case, kept fast)
     out: list[str] = []
     last = 0
     for m in _INLINE.finditer(text):
