@@ -52,7 +52,7 @@ _LITERAL_ARG = re.compile(r"""^\s*(?:["']([^"'\\]{1,20})["']|(-?\d{1,9}(?:\.\d+)
 _WORDISH = re.compile(r"[A-Za-z0-9_]+(?:\??\.[A-Za-z0-9_]+)*|,")
 _SYMBOLIC = re.compile(r"[{}]|\?\.|%[A-Za-z{]")
 _PATTERN = re.compile(r"\[[^\]]*\w-\w[^\]]*\]|\\[dwsbDWS]|\(\?[:=!<]")
-_PLAIN_NAME = re.compile(r"[\w.@+-]{1,%d}\Z" % LONG_CODE)
+_PLAIN_NAME = re.compile(rf"[\w.@+-]{{1,{LONG_CODE}}}\Z")
 _NOT_SYMBOL = re.compile(r"[\w ]+")
 _FLAG = re.compile(r"^--?[A-Za-z0-9][\w-]*(?:=\S*)?$")
 SHORT_SYMBOLS = 12
@@ -182,8 +182,9 @@ def speak_code(text: str, ja: bool = False) -> str:
     Kept names come wrapped in the protection markers; ``""`` only for an empty span.
     """
     t = " ".join(text.split())
-    if t.isidentifier() or (_PLAIN_NAME.match(t) and not t.startswith("www.")):  # a name: a name (main.py, parse_date, --verbose)
-        return PROTECT_OPEN + t + PROTECT_CLOSE  # (main.py, parse_date, --verbose)
+    if (t.isidentifier() and len(t) <= LONG_CODE) or (
+            _PLAIN_NAME.match(t) and not t.startswith("www.")):
+        return PROTECT_OPEN + t + PROTECT_CLOSE  # a name: main.py, parse_date, --verbose
     if not t:
         return ""
     if " " not in t:
