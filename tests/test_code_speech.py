@@ -12,6 +12,7 @@ from yomiage.config import Config
 from yomiage.text.api_error import api_error_phrase
 from yomiage.text.code_check import code_findings
 from yomiage.text.code_speech import line_ref, path_name, speak_code
+from yomiage.text.compaction import compaction_digest
 from yomiage.text.events import RawLine, Result
 from yomiage.text.flow import TextFlow
 from yomiage.text.narration import result_notice
@@ -315,3 +316,30 @@ def test_no_code_json_or_full_path_spoken_on_the_fixtures(
             if kinds:
                 found.append((path.name, line, kinds))
     assert found == []
+
+
+def test_long_conditions_become_the_placeholder() -> None:
+    assert tidy(speak_code("a == b")) == "a == b"
+    assert speak_code("when idx == line[:result_line_index]") == "this code"
+    assert code_findings("Replace when idx == line[0] here.") == ["code"]
+
+
+SUMMARY = ("<analysis>\nChronology: a, b, c.\n</analysis>\n\n<summary>\n"
+           "1. Primary Request and Intent:\n   Fix the login bug.\n"
+           "2. Files and Code Sections:\n   - auth.py\n"
+           "3. Current Work:\n   Rewriting the token check.\n"
+           "   1. **Sub item** inside:\n      kept with its section\n"
+           "4. Optional Next Step:\n   Run the auth tests.\n</summary>")
+
+
+def test_compaction_digest_keeps_where_the_work_stands() -> None:
+    got = spoken([{"type": "assistant", "isSidechain": True,
+                   "message": {"role": "assistant",
+                               "content": [{"type": "text", "text": SUMMARY}]}}],
+                 subagents=True)
+    assert [t for _, t in got] == ["Current Work: Rewriting the token check.",
+                                   "Sub item inside: kept with its section",
+                                   "Optional Next Step: Run the auth tests."]
+    assert compaction_digest("<summary>\nNo numbered sections here.\n</summary>") == \
+        "No numbered sections here."
+    assert compaction_digest("A reply that mentions summary tags.") is None

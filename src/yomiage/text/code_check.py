@@ -16,8 +16,8 @@ It looks at spoken text (after the speech rules), so it flags what slipped throu
   (``src/app/main.py``, ``priv/static/assets/``; ``All/Active/Completed`` passes),
   a rooted one (``/etc/hosts``) or a Windows one (``C:\\x``); a whole URL is ``url``;
 * ``code``: a statement or expression shape: ``foo(bar)`` with something inside the
-  parentheses and no space before them, ``=>``, ``->``, ``&&``,
-  ``||``, ``===``, ``!==``, a line ending in ``;`` or ``{``, braces around words.
+  parentheses and no space before them, ``=>``, ``->``, ``&&``, ``||``, ``==``,
+  ``!=``, ``===``, a line ending in ``;`` or ``{``, braces around words.
 
 It is a heuristic: prose about ``a/b`` choices, a single ``Foo::bar`` or an emoticon can
 fool it; the tests pin both what it finds and what it lets pass.
@@ -37,7 +37,7 @@ _CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|\b[A-Za-z]:\\[^\s]*")),  # C:\x
     ("code", re.compile(
         r"\b[A-Za-z_]\w*\([^()\s][^()]*\)"  # foo(bar)
-        r"|=>|\s->\s|\w->\w|&&|\|\||===|!==|[;{]\s*$"
+        r"|=>|\s->\s|\w->\w|&&|\|\||\s[=!]==?\s|[;{]\s*$"
         r"|\{\s*:?\w+,|\{\s*\}")),
 )
 _DATE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}$")

@@ -54,10 +54,14 @@ _SYMBOLIC = re.compile(r"[{}]|\?\.|%[A-Za-z{]")
 _PATTERN = re.compile(r"\[[^\]]*\w-\w[^\]]*\]|\\[dwsbDWS]|\(\?[:=!<]")
 _PLAIN_NAME = re.compile(rf"[\w.@+-]{{1,{LONG_CODE}}}\Z")
 _NOT_SYMBOL = re.compile(r"[\w ]+")
+_OPERATOR = re.compile(r"\s(?:[=!<>]=|===|!==|&&|\|\||[+\-*/]=|<>)\s")
 _FLAG = re.compile(r"^--?[A-Za-z0-9][\w-]*(?:=\S*)?$")
 SHORT_SYMBOLS = 12
 """A span mostly of symbols is kept as written up to this length (``?``, ``2>&1``), and
 replaced by the placeholder when longer (a regular expression, an operator soup)."""
+SHORT_EXPRESSION = 16
+"""An expression with a comparison or logical operator is kept up to this length
+(``a == b``) and replaced by the placeholder when longer."""
 MAX_SYMBOL_WORDS = 4
 """A tuple or map with more words than this is a long expression: the placeholder."""
 
@@ -210,6 +214,8 @@ def speak_code(text: str, ja: bool = False) -> str:
     if "\u2192" in t or "\u21d2" in t:  # arrows inside code are not read
         t = " ".join(t.replace("\u2192", " ").replace("\u21d2", " ").split())
     if len(t) > SHORT_SYMBOLS and _PATTERN.search(t):  # a regular expression
+        return _placeholder(ja)
+    if len(t) > SHORT_EXPRESSION and _OPERATOR.search(t):  # a condition, an assignment
         return _placeholder(ja)
     if _SYMBOLIC.search(t):  # a tuple, map or struct: its words
         words = _symbol_words(t)

@@ -10,7 +10,8 @@ Policy (see ``Config``): main-thread assistant prose always; thinking with
 (``parent_tool_use_id`` set or ``isSidechain``) only with ``subagents``; a failed run is
 always announced (``SentenceKind.NOTICE``), a good one only with ``announce_success``, one
 the user stopped never; an ``API Error: …`` message is spoken as one short notice
-(:mod:`yomiage.text.api_error`), and the run's result does not repeat it.
+(:mod:`yomiage.text.api_error`), and the run's result does not repeat it; of a
+compaction summary only where the work stands is spoken (:mod:`yomiage.text.compaction`).
 With partial messages each block is spoken once: the deltas when they arrive, and the
 repeated block of the full ``assistant`` line is then ignored; without deltas the full
 line is spoken. ``turn`` goes up with every new run (``system/init``), user prompt or
@@ -29,6 +30,7 @@ import orjson
 from yomiage.config import Config
 from yomiage.records import SentenceKind
 from yomiage.text.api_error import api_error_phrase, status_words
+from yomiage.text.compaction import compaction_digest
 from yomiage.text.events import (
     AssistantMessage,
     Block,
@@ -352,6 +354,8 @@ class Narrator:
                 if phrase is not None:  # no JSON body, no request id
                     kind, text, md = SentenceKind.NOTICE, phrase, False
                     self._api_error_said = not subagent
+                elif "<summary>" in text:
+                    text = compaction_digest(text) or ""
             elif isinstance(block, ThinkingBlock):
                 kind, text, md = SentenceKind.THINKING, block.thinking, True
             elif isinstance(block, ToolUseBlock):
