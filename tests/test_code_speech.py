@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -343,3 +344,25 @@ def test_compaction_digest_keeps_where_the_work_stands() -> None:
     assert compaction_digest("<summary>\nNo numbered sections here.\n</summary>") == \
         "No numbered sections here."
     assert compaction_digest("A reply that mentions summary tags.") is None
+
+
+def _real_sessions() -> list[Path]:
+    folder = fixtures_dir().parent / "real-sessions"
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
+@pytest.mark.slow
+def test_no_code_json_or_full_path_spoken_on_the_real_sessions(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    files = _real_sessions()
+    if not files:
+        pytest.skip("no ../shared/real-sessions beside the fixtures")
+    found: list[tuple[str, str, list[str]]] = []
+    for path in files:
+        assert main(["-q", "text", "--subagents", "--thinking", "--tools", "brief",
+                     str(path)]) == 0
+        for line in capsys.readouterr().out.splitlines():
+            kinds = code_findings(line)
+            if kinds:
+                found.append((path.name, line, kinds))
+    assert found == []
