@@ -89,6 +89,15 @@ class Config:
     """Where downloaded models and the translation cache live."""
     offline: bool = False
     """Never try the network (also HF_HUB_OFFLINE=1)."""
+    daemon: str = "off"
+    """Clients (`yomiage [FILE|-]`, `yomiage say`): off = narrate in this process; on =
+    hand the text to the shared daemon (starting one); auto = use a running daemon."""
+    daemon_policy: str = "fair"
+    """The daemon's order between sessions: fair (round-robin, whole replies), fifo, latest."""
+    daemon_idle_timeout: float = 0.0
+    """The daemon unloads its engines after this many idle seconds (0 = never)."""
+    daemon_lead_in: bool = True
+    """The daemon names the project when the voice changes to another session."""
 
 
 def config_path() -> Path:
@@ -160,6 +169,8 @@ def load_config(
             data = {}
         for key, value in data.items():
             name = key.replace("-", "_")
+            if name == "daemon_voices":  # a table, read by yomiage.daemon.voices
+                continue
             if name not in types:
                 say(f"config file {path}: unknown setting {key!r} ignored")
                 continue
@@ -201,6 +212,8 @@ def validate(cfg: Config) -> None:
         "translator": {"auto", "ctranslate2", "openvino", "torch", "none"},
         "device": {"auto", "cpu", "cuda"},
         "tools": {"none", "brief"},
+        "daemon": {"off", "on", "auto"},
+        "daemon_policy": {"fair", "fifo", "latest"},
         "compute_type": {"auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
                          "float16", "bfloat16", "float32"},
     }
@@ -214,5 +227,7 @@ def validate(cfg: Config) -> None:
         raise ValueError(f"volume: {cfg.volume} is outside [0, 4]")
     if cfg.max_clause_chars < 20:
         raise ValueError(f"max_clause_chars: {cfg.max_clause_chars} is below 20")
+    if cfg.daemon_idle_timeout < 0:
+        raise ValueError(f"daemon_idle_timeout: {cfg.daemon_idle_timeout} is negative")
     if cfg.beam_size < 1:
         raise ValueError(f"beam_size: {cfg.beam_size} must be at least 1")

@@ -45,6 +45,13 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
     except OSError as exc:
         log.error("cannot read %s: %s", source, exc.strerror or exc)
         return 2
+    from yomiage.cli import _use_daemon
+
+    if _use_daemon(cfg):
+        from yomiage.daemon.streamclient import stream_to_daemon
+
+        with stream:
+            return stream_to_daemon(stream, live=not _is_regular_file(stream))
     from yomiage.text.events import read_lines
 
     report: RunReport | None = None
@@ -55,6 +62,8 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         except EngineError as exc:
             log.error("%s", exc)
             return 2
+        if not quiet and engines.voice_line():
+            sys.stderr.write(f"yomiage: {engines.voice_line()}\n")
         live = is_realtime(out) and not _is_regular_file(stream)
         with sink:
             report = narrate_lines(read_lines(stream), cfg, engines, sink, live=live)

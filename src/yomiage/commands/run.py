@@ -199,6 +199,8 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
             child.terminate()
             child.wait()
             return 2
+        if not quiet and engines.voice_line():
+            sys.stderr.write(f"yomiage: {engines.voice_line()}\n")
         renderer = ConversationRenderer() if render else None
         lines = tee_lines(read_lines(cast(BinaryIO, child.stdout)), renderer)
         with sink:
