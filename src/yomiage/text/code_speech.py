@@ -19,7 +19,9 @@ Pure functions used by :mod:`yomiage.text.speech_inline`. Each inline code span,
 
 Names that stay (file names, identifiers, commands) are wrapped in the protection
 markers so the segmenter never cuts inside them; the added words are plain text, free
-to be translated.
+to be translated. The added words are Japanese when the piece of text, or what came
+before it in the same block, holds Japanese (a stream cut right after a code span, before
+the Japanese that follows it arrives, gets the English words for that span).
 """
 
 from __future__ import annotations
