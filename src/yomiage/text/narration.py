@@ -8,7 +8,10 @@ sentences.
 Policy (see ``Config``): main-thread assistant prose always; thinking with
 ``thinking``; a brief phrase per tool call with ``tools="brief"``; subagent traffic
 (``parent_tool_use_id`` set or ``isSidechain``) only with ``subagents``; a failed run is
-always announced (``SentenceKind.NOTICE``), a good one only with ``announce_success``.
+always announced (``SentenceKind.NOTICE``), a good one only with ``announce_success``, one
+the user stopped never; an ``API Error: …`` message is spoken as one short notice
+(:mod:`yomiage.text.api_error`), and the run's result does not repeat it; of a
+compaction summary only where the work stands is spoken (:mod:`yomiage.text.compaction`).
 With partial messages each block is spoken once: the deltas when they arrive, and the
 repeated block of the full ``assistant`` line is then ignored; without deltas the full
 line is spoken. A message replayed with the same id (``cat S S``, a resumed transcript)
@@ -29,6 +32,8 @@ import orjson
 
 from yomiage.config import Config
 from yomiage.records import SentenceKind
+from yomiage.text.api_error import api_error_phrase, status_words
+from yomiage.text.compaction import compaction_digest
 from yomiage.text.events import (
     AssistantMessage,
     Block,
@@ -125,19 +130,28 @@ _RESULT_NOTICES = {
     "error_max_budget_usd": "The run stopped: it reached its budget limit.",
     "error_max_structured_output_retries": "The run failed to produce valid structured output.",
 }
-_API_STATUS = {429: "rate limited", 529: "overloaded", 401: "not authorised", 402: "billing"}
 
 
-def result_notice(ev: Result, announce_success: bool) -> str | None:
-    """The sentence announcing how a run ended, or None when nothing should be said."""
+INTERRUPT_MARK = "[Request interrupted by user"
+"""How Claude Code records, as a user message, that the user stopped the run."""
+
+
+def result_notice(ev: Result, announce_success: bool, interrupted: bool = False) -> str | None:
+    """The sentence announcing how a run ended, or None when nothing should be said.
+
+    A run the user stopped (``terminal_reason`` "aborted_streaming", or any failed end
+    after the interrupt mark, ``interrupted``) is not announced: the user knows, and the
+    silence they asked for should not be broken by "The run failed".
+    """
     if ev.subtype == "success" and not ev.is_error:
         return "The run finished." if announce_success else None
+    if ev.terminal_reason == "aborted_streaming" or (
+            interrupted and ev.terminal_reason in (None, "aborted_tools")):
+        return None
     if ev.subtype in _RESULT_NOTICES:
         return _RESULT_NOTICES[ev.subtype]
     if ev.terminal_reason == "api_error" or ev.api_error_status:
-        what = _API_STATUS.get(ev.api_error_status or 0)
-        if what is None and ev.api_error_status and ev.api_error_status >= 500:
-            what = "server error"
+        what = status_words(ev.api_error_status)
         return f"The run ended with an API error: {what}." if what else \
             "The run ended with an API error."
     return "The run ended with an error."
@@ -157,6 +171,8 @@ class Narrator:
         self._full_seen: OrderedDict[str, int] = OrderedDict()
         # message starts and full blocks already seen: a replayed message is spoken once
         self._seen = _Seen()
+        self._api_error_said = False  # this turn's API error was spoken from its message
+        self._interrupted = False  # the user stopped this turn (INTERRUPT_MARK seen)
 
     # ---------------------------------------------------------------- policy ----
 
@@ -220,6 +236,8 @@ class Narrator:
     def _new_turn(self) -> list[Fragment]:
         out = self.finish()
         self.turn += 1
+        self._api_error_said = False
+        self._interrupted = False
         return out
 
     def _user(self, ev: UserMessage) -> list[Fragment]:
@@ -227,11 +245,16 @@ class Narrator:
             return []
         if any(not isinstance(b, TextBlock) for b in ev.blocks):
             return []  # tool results
-        return self._new_turn()
+        out = self._new_turn()
+        self._interrupted = ev.prompt.lstrip().startswith(INTERRUPT_MARK)
+        return out
 
     def _result(self, ev: Result) -> list[Fragment]:
         out = self.finish()
-        text = result_notice(ev, self.cfg.announce_success)
+        text = result_notice(ev, self.cfg.announce_success, self._interrupted)
+        if self._api_error_said and (ev.terminal_reason == "api_error" or ev.api_error_status):
+            text = None  # already said, from the error's own message
+        self._api_error_said = self._interrupted = False
         if ev.uuid and not self._seen.add(hash(("result", ev.uuid))):
             text = None  # the same result line again: a replayed stream
         if text:
@@ -373,6 +396,12 @@ class Narrator:
             kind: SentenceKind
             if isinstance(block, TextBlock):
                 kind, text, md = SentenceKind.PROSE, block.text, True
+                phrase = api_error_phrase(text)
+                if phrase is not None:  # no JSON body, no request id
+                    kind, text, md = SentenceKind.NOTICE, phrase, False
+                    self._api_error_said = not subagent
+                elif "<summary>" in text:
+                    text = compaction_digest(text) or ""
             elif isinstance(block, ThinkingBlock):
                 kind, text, md = SentenceKind.THINKING, block.thinking, True
             elif isinstance(block, ToolUseBlock):
