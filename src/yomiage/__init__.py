@@ -4,6 +4,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# First: third-party telemetry off before any engine library is imported.
+import yomiage.offline  # noqa: F401
+
+# isort: split
+
 from yomiage.audio.base import Sink
 from yomiage.config import Config, load_config
 from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline

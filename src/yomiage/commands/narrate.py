@@ -50,11 +50,15 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
     report: RunReport | None = None
     try:
         try:
-            engines = load_engines(cfg)
+            # Offline, a missing translation model cannot be fetched: the original is
+            # spoken instead (as `demo` does), and one line says so.
+            engines = load_engines(cfg, degrade=cfg.offline)
             sink, out = open_output(cfg, engines.voice.sample_rate)
         except EngineError as exc:
             log.error("%s", exc)
             return 2
+        for note in engines.notes:
+            log.warning("%s", note)
         live = is_realtime(out) and not _is_regular_file(stream)
         with sink:
             report = narrate_lines(read_lines(stream), cfg, engines, sink, live=live)

@@ -207,12 +207,16 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
     reader_done = False
     try:
         try:
-            engines = load_engines(cfg)  # the agent is already working meanwhile
+            # the agent is already working meanwhile; offline, a missing translation
+            # model means the original is spoken (one line says so)
+            engines = load_engines(cfg, degrade=cfg.offline)
             sink, out = open_output(cfg, engines.voice.sample_rate)
         except EngineError as exc:
             log.error("%s", exc)
             agent.stop(grace=2.0)
             return 2
+        for note in engines.notes:
+            log.warning("%s", note)
         renderer = ConversationRenderer() if render else None
         lines = tee_lines(read_lines(cast(BinaryIO, stream)), renderer)
         with sink:
