@@ -12,9 +12,9 @@ from typing import Any, BinaryIO
 
 from yomiage.config import Config
 from yomiage.narrate.engines import EngineError, load_engines
-from yomiage.narrate.output import is_realtime, open_output
+from yomiage.narrate.output import is_realtime, open_output, outputs_over_input
 from yomiage.narrate.pipeline import RunReport
-from yomiage.narrate.session import finish_report, narrate_lines
+from yomiage.narrate.session import finish_report, narrate_to_sink
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,12 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         return 2
     from yomiage.text.events import read_lines
 
+    clash = outputs_over_input(os.fstat(stream.fileno()), cfg)
+    if clash:  # refused before anything is opened for writing
+        log.error("refusing to overwrite the input %s with %s: choose another file",
+                  "stdin" if source == "-" else source, " and ".join(clash))
+        stream.close()
+        return 2
     report: RunReport | None = None
     try:
         try:
@@ -60,8 +66,7 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         for note in engines.notes:
             log.warning("%s", note)
         live = is_realtime(out) and not _is_regular_file(stream)
-        with sink:
-            report = narrate_lines(read_lines(stream), cfg, engines, sink, live=live)
+        report = narrate_to_sink(read_lines(stream), cfg, engines, sink, live=live)
     finally:
         # After Ctrl-C the reader thread may still be blocked reading stdin: closing the
         # stream then would wait on its lock, and the process is about to exit anyway.
@@ -101,6 +106,5 @@ def run_demo(cfg: Config, quiet: bool, *, paced: bool = True) -> int:
                          f"(models ready in {engines.load_s:.1f} s); the session "
                          f"arrives {pace}\n")
     lines = sample_session_path().read_bytes().splitlines()
-    with sink:
-        report = narrate_lines(replay(lines, realtime=paced), cfg, engines, sink, live=False)
+    report = narrate_to_sink(replay(lines, realtime=paced), cfg, engines, sink, live=False)
     return finish_report(report, cfg, engines, quiet)

@@ -173,7 +173,7 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
     from yomiage.commands.agent_process import AgentProcess
     from yomiage.narrate.engines import EngineError, load_engines
     from yomiage.narrate.output import is_realtime, open_output
-    from yomiage.narrate.session import finish_report, narrate_lines
+    from yomiage.narrate.session import finish_report, narrate_to_sink
     from yomiage.text.events import read_lines
 
     if argv and argv[0] == "--":
@@ -219,8 +219,7 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
             log.warning("%s", note)
         renderer = ConversationRenderer() if render else None
         lines = tee_lines(read_lines(cast(BinaryIO, stream)), renderer)
-        with sink:
-            report = narrate_lines(lines, cfg, engines, sink, live=is_realtime(out))
+        report = narrate_to_sink(lines, cfg, engines, sink, live=is_realtime(out))
         reader_done = not report.interrupted
         code = finish_report(report, cfg, engines,
                              quiet or getattr(signal, "SIGHUP", None) in received)

@@ -45,12 +45,17 @@ def run_say(text: str, cfg: Config, lang: str | None = None) -> int:
     seconds = 0.0
     first: float | None = None
     t0 = time.perf_counter()
-    with sink:
-        for chunk in voice.stream(text):
-            if first is None:
-                first = time.perf_counter() - t0
-            sink.write(chunk)
-            seconds += chunk.duration
+    try:
+        with sink:
+            for chunk in voice.stream(text):
+                if first is None:
+                    first = time.perf_counter() - t0
+                sink.write(chunk)
+                seconds += chunk.duration
+    except OSError as exc:  # a full disk, a closed pipe
+        print(f"yomiage: cannot write the audio to {sink.name}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     log.info("%s: loaded in %.2f s, first audio after %.0f ms, %.2f s of audio",
              voice.name, loaded, (first or 0.0) * 1000, seconds)
     if cfg.out not in (None, "", "-", "null", "timing"):

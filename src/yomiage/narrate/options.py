@@ -49,6 +49,8 @@ class RunReport:
     interrupted: bool = False
     load_s: float = 0.0
     """Model load + warm-up time (filled in by whoever loaded the engines)."""
+    output_error: str | None = None
+    """Why the output could not be written (the run stopped there); None if it could."""
 
     @property
     def spoken(self) -> list[Timeline]:

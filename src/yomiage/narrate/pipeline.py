@@ -97,6 +97,8 @@ class Pipeline:
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
         self._timelines: list[Timeline] = []
+        self.output_error: str | None = None
+        """Why the sink refused audio (the run then stopped), None while it works."""
         self._streams = options.stream_translation and can_stream(translator)
         # Engines that can stream (greedy CTranslate2) decode sentences with different
         # length limits as separate batches anyway: a batch holding the sentence due next
@@ -135,7 +137,8 @@ class Pipeline:
                 t.join(1.0)
         with self._lock:
             timelines = sorted(self._timelines, key=lambda t: (t.read_at, t.seq))
-        return RunReport(timelines, time.perf_counter() - started, interrupted)
+        return RunReport(timelines, time.perf_counter() - started, interrupted,
+                         output_error=self.output_error)
 
     def abort(self) -> None:
         """Stop at once: silence the sink, drop everything queued, end the stages."""
@@ -432,16 +435,35 @@ class Pipeline:
         return True
 
     def _play_loop(self) -> None:
-        while (item := self._get(self._audio)) is not _DONE:
-            if item is None:
-                return
-            job, chunk = item
-            if chunk is None:
-                self._end_sentence(job)
-            elif not self._stale(job):
-                self._write(job, chunk)
-        if not self._stop.is_set():
-            self.sink.drain()
+        job: _Job | None = None
+        try:
+            while (item := self._get(self._audio)) is not _DONE:
+                if item is None:
+                    return
+                job, chunk = item
+                if chunk is None:
+                    self._end_sentence(job)
+                elif not self._stale(job):
+                    self._write(job, chunk)
+            if not self._stop.is_set():
+                self.sink.drain()
+        except OSError as exc:  # a full disk, a closed pipe: the run cannot go on
+            self._output_failed(job, exc)
+
+    def _output_failed(self, job: _Job | None, exc: OSError) -> None:
+        """The sink cannot take audio: say so once, count it against the sentence being
+        written (or the last one), and stop the run."""
+        why = exc.strerror or str(exc) or type(exc).__name__
+        if self.output_error is None:
+            self.output_error = why
+            log.error("cannot write the audio to %s: %s; stopping",
+                      getattr(self.sink, "name", "the output"), why)
+            with self._lock:
+                target = job.timeline if job is not None else (
+                    self._timelines[-1] if self._timelines else None)
+            if target is not None and target.error is None:
+                target.error = f"output: {why}"
+        self.abort()
 
     def _write(self, job: _Job, chunk: AudioChunk) -> None:
         tl = job.timeline
