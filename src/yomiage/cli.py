@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from yomiage import __version__
-from yomiage.config import Config, load_config
+from yomiage.config import Config, SettingError, load_config
 
 COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say")
 
@@ -155,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", default=None, help="language of the text (default: the --to language)")
     _add_speech_flags(p)
     p.add_argument("--out", metavar="PATH", help="WAV file, '-' for raw PCM, or 'null'")
+    for command in sub.choices.values():  # -q/-v also after the subcommand
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                             help="no progress or summary")
+        command.add_argument("-v", "--verbose", action="store_true",
+                             default=argparse.SUPPRESS, help="debug logging")
     return parser
 
 
@@ -165,6 +170,21 @@ def config_from_args(args: argparse.Namespace) -> Config:
     """Merge defaults < file < env < the flags present in ``args``."""
     flags: dict[str, Any] = {k: v for k, v in vars(args).items() if k in _CONFIG_KEYS}
     return load_config(flags)
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return cast(argparse.ArgumentParser, action.choices[command])
+    return parser
+
+
+def _flag_for(parser: argparse.ArgumentParser, command: str | None, key: str) -> str:
+    """The command-line flag that sets Config field ``key`` (e.g. --from for source_lang)."""
+    for action in _subparser(parser, command)._actions:
+        if action.dest == key and action.option_strings:
+            return str(action.option_strings[0])
+    return "--" + key.replace("_", "-")
 
 
 def _normalise_argv(argv: list[str]) -> list[str]:
@@ -190,8 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     try:
         cfg = config_from_args(args)
-    except ValueError as exc:
-        parser.error(str(exc))
+    except SettingError as exc:  # only flags raise: the file and environment warn
+        _subparser(parser, args.command).error(
+            f"argument {_flag_for(parser, args.command, exc.key)}: {exc.reason}")
     try:
         return _dispatch(args, cfg)
     except KeyboardInterrupt:
