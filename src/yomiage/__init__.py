@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-# First: third-party telemetry off before any engine library is imported.
+# First: Ctrl-C while the command starts ends it quietly; third-party telemetry off
+# before any engine library is imported.
+import yomiage.early
 import yomiage.offline  # noqa: F401
+
+__version__ = "0.1.0"
 
 # isort: split
 

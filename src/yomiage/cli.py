@@ -201,7 +201,26 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `yomiage` console script; returns the exit code."""
+    """Entry point of the `yomiage` console script; returns the exit code.
+
+    Ctrl-C at any moment returns 130 without a traceback. As the console script
+    (``argv`` None), an interrupted run then leaves at once through ``os._exit``, after
+    its output is flushed: interpreter finalisation would wait for models still loading
+    and could abort under an engine still inside a native call.
+    """
+    from yomiage import early
+
+    early.restore_sigint()  # KeyboardInterrupt from here on (see yomiage.early)
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        code = 130
+    if argv is None and code == 130:
+        early.leave_now(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(_normalise_argv(raw))
@@ -215,8 +234,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"argument {_flag_for(parser, args.command, exc.key)}: {exc.reason}")
     try:
         return _dispatch(args, cfg)
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         return 0
 

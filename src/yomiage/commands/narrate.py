@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any, BinaryIO
 
 from yomiage.config import Config
+from yomiage.early import sigint_ends_process
 from yomiage.narrate.engines import EngineError, load_engines
 from yomiage.narrate.output import is_realtime, open_output, outputs_over_input
 from yomiage.narrate.pipeline import RunReport
@@ -58,7 +59,8 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         try:
             # Offline, a missing translation model cannot be fetched: the original is
             # spoken instead (as `demo` does), and one line says so.
-            engines = load_engines(cfg, degrade=cfg.offline)
+            with sigint_ends_process():  # Ctrl-C while models load: at once
+                engines = load_engines(cfg, degrade=cfg.offline)
             sink, out = open_output(cfg, engines.voice.sample_rate)
         except EngineError as exc:
             log.error("%s", exc)
@@ -68,9 +70,10 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         live = is_realtime(out) and not _is_regular_file(stream)
         report = narrate_to_sink(read_lines(stream), cfg, engines, sink, live=live)
     finally:
-        # After Ctrl-C the reader thread may still be blocked reading stdin: closing the
-        # stream then would wait on its lock, and the process is about to exit anyway.
-        if source != "-" or (report is not None and not report.interrupted):
+        # The reader thread may still be blocked reading stdin (after Ctrl-C or a failed
+        # output): closing the stream then would wait on its lock, and the process is
+        # about to exit anyway.
+        if report is None or "yomiage-read" not in report.unfinished:
             stream.close()
     return finish_report(report, cfg, engines, quiet)
 
@@ -92,7 +95,8 @@ def run_demo(cfg: Config, quiet: bool, *, paced: bool = True) -> int:
     from yomiage.narrate.replay import replay
 
     try:  # installed models only: a demo never starts a large download
-        engines = load_engines(replace(cfg, offline=True), degrade=True)
+        with sigint_ends_process():  # Ctrl-C while models load: at once
+            engines = load_engines(replace(cfg, offline=True), degrade=True)
         sink, out = open_output(cfg, engines.voice.sample_rate, demo=True)
     except EngineError as exc:
         log.error("%s", exc)

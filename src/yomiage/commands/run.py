@@ -171,6 +171,7 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
     the agent is left running (see :mod:`yomiage.commands.agent_process`).
     """
     from yomiage.commands.agent_process import AgentProcess
+    from yomiage.early import sigint_ends_process
     from yomiage.narrate.engines import EngineError, load_engines
     from yomiage.narrate.output import is_realtime, open_output
     from yomiage.narrate.session import finish_report, narrate_to_sink
@@ -209,7 +210,8 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
         try:
             # the agent is already working meanwhile; offline, a missing translation
             # model means the original is spoken (one line says so)
-            engines = load_engines(cfg, degrade=cfg.offline)
+            with sigint_ends_process():  # at once; the watchdog ends the agent
+                engines = load_engines(cfg, degrade=cfg.offline)
             sink, out = open_output(cfg, engines.voice.sample_rate)
         except EngineError as exc:
             log.error("%s", exc)
@@ -220,7 +222,7 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
         renderer = ConversationRenderer() if render else None
         lines = tee_lines(read_lines(cast(BinaryIO, stream)), renderer)
         report = narrate_to_sink(lines, cfg, engines, sink, live=is_realtime(out))
-        reader_done = not report.interrupted
+        reader_done = "yomiage-read" not in report.unfinished
         code = finish_report(report, cfg, engines,
                              quiet or getattr(signal, "SIGHUP", None) in received)
         if received:

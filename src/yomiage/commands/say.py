@@ -7,6 +7,7 @@ import sys
 import time
 
 from yomiage.config import Config
+from yomiage.early import sigint_ends_process
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def run_say(text: str, cfg: Config, lang: str | None = None) -> int:
         from yomiage.tts.registry import load_voice
 
         t0 = time.perf_counter()
-        voice = load_voice(cfg, lang)
+        with sigint_ends_process():  # Ctrl-C while the voice loads: at once
+            voice = load_voice(cfg, lang)
         loaded = time.perf_counter() - t0
     except ImportError:
         print("yomiage: say: the voice registry is not available", file=sys.stderr)

@@ -43,6 +43,10 @@ __all__ = ["Pipeline", "PipelineOptions", "RunReport", "sentences_from_lines"]
 
 _DONE: Any = object()  # end-of-stream marker passed down the queues
 _POLL = 0.05  # seconds between checks of the stop flag while blocked
+JOIN_TIMEOUT_S = 0.5
+"""After Ctrl-C, how long the stages get (in all) to end: one that is inside a long
+native call is left, and the command then exits without interpreter finalisation
+(see :func:`yomiage.cli.main`), which would abort under a running engine."""
 
 
 @dataclass(eq=False)
@@ -133,12 +137,26 @@ class Pipeline:
         except KeyboardInterrupt:
             interrupted = True
             self.abort()
-            for t in threads[1:]:
-                t.join(1.0)
+        stopped = interrupted or self._stop.is_set()  # (Ctrl-C, or the output failed)
+        unfinished = self._join(threads, JOIN_TIMEOUT_S if stopped else 5.0)
         with self._lock:
             timelines = sorted(self._timelines, key=lambda t: (t.read_at, t.seq))
         return RunReport(timelines, time.perf_counter() - started, interrupted,
-                         output_error=self.output_error)
+                         output_error=self.output_error, unfinished=unfinished)
+
+    @staticmethod
+    def _join(threads: list[threading.Thread], timeout: float) -> list[str]:
+        """Join the stage threads within ``timeout`` seconds in all; the names of those
+        still running (a voice inside one long native call, a reader blocked on input).
+
+        A second Ctrl-C while waiting gives up waiting (the threads are daemons)."""
+        deadline = time.perf_counter() + timeout
+        try:
+            for t in threads:
+                t.join(max(0.0, deadline - time.perf_counter()))
+        except KeyboardInterrupt:
+            pass
+        return [t.name for t in threads if t.is_alive()]
 
     def abort(self) -> None:
         """Stop at once: silence the sink, drop everything queued, end the stages."""
