@@ -109,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
 
     p = sub.add_parser("bench", help="measure latency of each stage and the whole pipeline")
-    p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "all"],
-                   default="pipeline")
+    p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "soak", "all"],
+                   default="pipeline",
+                   help="soak: an hour of replayed agent time with memory sampled, and "
+                        "fault injection (not part of all)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="draw a latency waterfall")
     p.add_argument("--baseline", action="store_true",
