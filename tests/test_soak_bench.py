@@ -34,3 +34,11 @@ def test_rss_sampler_samples() -> None:
 def test_soak_is_a_bench_stage() -> None:
     args = build_parser().parse_args(["bench", "--stage", "soak", "--repeat", "2"])
     assert args.stage == "soak" and args.repeat == 2
+
+
+def test_replay_pace_survives_odd_lines() -> None:
+    from yomiage.narrate.replay import OTHER_LINE_SECONDS, line_delay
+
+    for line in (b'{"type":"stream_event","event":[1]}', b'{"type":"assistant","message":[]}',
+                 b'{"type":"stream_event","event":{"delta":{"text":5}}}', b"[]", b"\xff"):
+        assert line_delay(line) == OTHER_LINE_SECONDS
