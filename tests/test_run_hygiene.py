@@ -61,3 +61,28 @@ def test_ctrl_c_ends_a_wrapper_agent_promptly(yomiage: list[str], tmp_path: Path
     assert trial.left == 0, trial
     assert trial.exit_code == 130, trial
     assert trial.exit_s < 2.0, trial
+
+
+def test_an_unwritable_output_ends_the_agent_too(yomiage: list[str], tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    from yomiage.bench.agent_trials import AGENT, pid_alive
+
+    (tmp_path / "agent.py").write_text(AGENT)
+    pid_file = tmp_path / "pids"
+    proc = subprocess.Popen([*yomiage, "run", "--no-render", "--out", "-", "--",
+                             sys.executable, str(tmp_path / "agent.py"), str(SAMPLE),
+                             str(pid_file), "0"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the player is gone
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 1, err
+    assert "cannot write the audio" in err and "Traceback" not in err
+    pids = [int(p) for p in pid_file.read_text().split()]
+    deadline = time.monotonic() + 5
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(pid_alive(p) for p in pids)

@@ -166,8 +166,9 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
 
     Exit codes: the agent's own when it ends by itself (128+N when a signal N ended
     it); 130 / 143 / 129 when Ctrl-C / SIGTERM / SIGHUP ended yomiage (the agent's
-    whole process group is ended too); 2 when yomiage cannot start (no model, no audio
-    output); 127 when the agent cannot be started. Whatever ends yomiage, no process of
+    whole process group is ended too); 1 when the audio cannot be written (the agent is
+    ended too); 2 when yomiage cannot start (no model, no audio output); 127 when the
+    agent cannot be started. Whatever ends yomiage, no process of
     the agent is left running (see :mod:`yomiage.commands.agent_process`).
     """
     from yomiage.commands.agent_process import AgentProcess
@@ -228,6 +229,10 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
         if received:
             agent.stop(grace=1.0, first=received[0])
             return 128 + received[0]
+        if report.output_error is not None:  # yomiage cannot go on: nor may the agent
+            log.error("stopping the agent: its narration cannot be written")
+            agent.stop(grace=1.0)
+            return code
         returncode = agent.wait(timeout=10.0 if report.interrupted else None)
         agent.stop(grace=0.5)  # what the agent left behind in its group
         return _child_exit_code(returncode) if returncode is not None else code
