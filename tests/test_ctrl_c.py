@@ -107,3 +107,20 @@ def test_ctrl_c_during_speech(tmp_path: Path) -> None:
     assert "Traceback" not in err and "Fatal" not in err and took < 1.0
     with wave.open(str(tmp_path / "out.wav")) as w:  # still a valid file
         assert w.getnframes() > 0
+
+
+def test_load_section_restores_every_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yomiage import early
+
+    monkeypatch.setattr(early, "is_console_script", lambda: True)
+    mine = lambda signum, frame: None  # noqa: E731
+    before = {s: signal.signal(s, mine) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with early.sigint_ends_process(also=(signal.SIGINT, signal.SIGTERM)):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_DFL
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        assert signal.getsignal(signal.SIGINT) is mine
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)

@@ -53,19 +53,29 @@ def restore_sigint() -> None:
 
 class sigint_ends_process:
     """``with sigint_ends_process(): load()``: as the console script, in the main
-    thread, Ctrl-C inside the block ends the process at once by the signal itself."""
+    thread, Ctrl-C inside the block ends the process at once by the signal itself.
+
+    ``also``: more signals given their default action meanwhile (``yomiage run`` adds
+    SIGTERM and SIGHUP, which it otherwise handles: the agent's watchdog then ends the
+    agent).
+    """
+
+    def __init__(self, also: tuple[int, ...] = ()) -> None:
+        self._signals = tuple(dict.fromkeys((int(signal.SIGINT), *map(int, also))))
+        self._previous: dict[int, object] = {}
 
     def __enter__(self) -> None:
         import threading
 
-        self._previous: object = None
         if is_console_script() and threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            for signum in self._signals:
+                self._previous[signum] = signal.getsignal(signum)
+                signal.signal(signum, signal.SIG_DFL)
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        self._previous.clear()
 
 
 def leave_now(code: int) -> None:

@@ -211,7 +211,7 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
         try:
             # the agent is already working meanwhile; offline, a missing translation
             # model means the original is spoken (one line says so)
-            with sigint_ends_process():  # at once; the watchdog ends the agent
+            with sigint_ends_process(also=_STOP_SIGNALS):  # the watchdog ends the agent
                 engines = load_engines(cfg, degrade=cfg.offline)
             sink, out = open_output(cfg, engines.voice.sample_rate)
         except EngineError as exc:
