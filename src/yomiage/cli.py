@@ -14,7 +14,15 @@ from typing import Any, cast
 from yomiage import __version__
 from yomiage.config import Config, SettingError, load_config
 
-COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say")
+COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say",
+            "daemon", "hooks", "hook", "follow")
+
+
+def _add_daemon_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--daemon", dest="daemon", action="store_const", const="on",
+                   help="hand the text to the shared warm daemon (starting one if needed)")
+    p.add_argument("--no-daemon", dest="daemon", action="store_const", const="off",
+                   help="narrate in this process even when the config says daemon = auto")
 
 
 def _add_policy_flags(p: argparse.ArgumentParser) -> None:
@@ -84,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("narrate", help="narrate a stream-json file or stdin (the default)")
     p.add_argument("source", nargs="?", default="-", help="file, or - for stdin (default)")
+    _add_daemon_flag(p)
     _add_policy_flags(p)
     _add_speech_flags(p)
     _add_output_flags(p)
@@ -109,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
 
     p = sub.add_parser("bench", help="measure latency of each stage and the whole pipeline")
-    p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "soak", "all"],
+    p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "daemon",
+                                       "soak", "all"],
                    default="pipeline",
                    help="soak: an hour of replayed agent time with memory sampled, and "
                         "fault injection (not part of all)")
@@ -136,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra vocabulary-map sizes to time, comma-separated")
     g.add_argument("--no-openvino", dest="openvino", action="store_false",
                    help="leave out the OpenVINO engine's variants")
+    g = p.add_argument_group("--stage daemon")
+    g.add_argument("--sessions", type=int, default=8, metavar="N",
+                   help="concurrent sessions (default 8)")
+    g.add_argument("--duration", type=float, default=30.0, metavar="SECONDS",
+                   help="length of the concurrent-sessions run (default 30; 120 for the goal)")
+    g.add_argument("--cold-runs", type=int, default=2, metavar="N",
+                   help="cold starts to time (default 2)")
+    g.add_argument("--fair-units", default="reply", metavar="UNIT[,UNIT]",
+                   help="what `fair` hands out in turn, one concurrent run each: reply, "
+                        "sentence (default reply)")
     g = p.add_argument_group("--stage voice")
     g.add_argument("--engines", nargs="+", metavar="VOICE",
                    help="voices to time (default: every installed engine)")
@@ -150,19 +170,73 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("voices", help="list engines, voices and languages")
     p.add_argument("--lang", metavar="LANG", help="only voices for this language")
 
-    sub.add_parser("doctor", help="check what works on this machine and how to fix the rest")
+    p = sub.add_parser("doctor", help="check what works on this machine and how to fix the rest")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure again which voice keeps up on this machine (a few seconds)")
 
     p = sub.add_parser("say", help="speak one line: yomiage say 'こんにちは' --lang ja")
     p.add_argument("text", help="what to say")
     p.add_argument("--lang", default=None, help="language of the text (default: the --to language)")
     _add_speech_flags(p)
     p.add_argument("--out", metavar="PATH", help="WAV file, '-' for raw PCM, or 'null'")
+    _add_daemon_flag(p)
+
+    p = sub.add_parser("daemon", help="the warm narrator every agent shares: "
+                                      "start, stop, status, run (foreground)")
+    p.add_argument("action", choices=["start", "stop", "status", "run"])
+    p.add_argument("--json", action="store_true", help="status: one JSON object")
+    p.add_argument("--record", metavar="FILE.jsonl",
+                   help="run: append what is spoken, cut or dropped to this file")
+    p.add_argument("--policy", dest="daemon_policy", choices=["fair", "fifo", "latest"],
+                   help="order between sessions (default fair)")
+    p.add_argument("--idle-timeout", dest="daemon_idle_timeout", type=float,
+                   metavar="SECONDS", help="unload the engines after this long idle")
+    p.add_argument("--lead-in", dest="daemon_lead_in", action=argparse.BooleanOptionalAction,
+                   default=None, help="name the project when the speaker changes")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
+
+    _add_hooks_parsers(sub)
     for command in sub.choices.values():  # -q/-v also after the subcommand
         command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                              help="no progress or summary")
         command.add_argument("-v", "--verbose", action="store_true",
                              default=argparse.SUPPRESS, help="debug logging")
     return parser
+
+
+def _add_hooks_parsers(sub: Any) -> None:
+    """`yomiage hooks …` (install into agents' settings) and `yomiage follow`."""
+    p = sub.add_parser("hooks", help="install yomiage's hooks into Claude Code, Codex or "
+                                     "Gemini CLI: yomiage hooks install")
+    p.add_argument("action", choices=["install", "uninstall", "status"])
+    p.add_argument("--agent", choices=["claude", "codex", "gemini"], default="claude")
+    p.add_argument("--scope", choices=["user", "project", "local"], default="user",
+                   help="user (~/.claude/settings.json), project (.claude/settings.json) "
+                        "or local (.claude/settings.local.json)")
+    p.add_argument("--events", nargs="+", metavar="EVENT",
+                   help="events to hook (default: the usual ones; 'all' adds SubagentStop "
+                        "and PreToolUse)")
+    p.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
+    p.add_argument("--replace", action="store_true",
+                   help="Codex: replace another notify program (it runs only one)")
+
+    p = sub.add_parser("hook", help="(run by an agent) hand one hook payload to the daemon")
+    p.add_argument("--agent", choices=["claude", "codex", "gemini"], default="claude")
+    p.add_argument("payload", nargs="?", help="the payload (Codex passes it as an argument; "
+                                              "others on stdin)")
+
+    p = sub.add_parser("follow", help="narrate the newest Claude Code transcript as it grows")
+    p.add_argument("path", nargs="?", help="a transcript .jsonl or a folder "
+                                           "(default ~/.claude/projects)")
+    p.add_argument("--from-start", action="store_true",
+                   help="speak what the transcript already holds too")
+    p.add_argument("--interval", type=float, default=0.1, metavar="SECONDS",
+                   help="how often to look for new lines (default 0.1)")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
 
 
 _CONFIG_KEYS = {f for f in Config.__dataclass_fields__}
@@ -224,6 +298,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["hook"]:  # an agent's hook: the light client, never the full parser
+        from yomiage.hooks.cli import main as hook_main
+
+        return hook_main(raw[1:])
     parser = build_parser()
     args = parser.parse_args(_normalise_argv(raw))
     from yomiage.logs import setup_logging
@@ -234,6 +312,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except SettingError as exc:  # only flags raise: the file and environment warn
         _subparser(parser, args.command).error(
             f"argument {_flag_for(parser, args.command, exc.key)}: {exc.reason}")
+    args.raw_argv = raw
     try:
         return _dispatch(args, cfg)
     except BrokenPipeError:
@@ -250,6 +329,13 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
         from yomiage.commands.narrate import run_narrate
 
         return run_narrate(args.source, cfg, quiet=args.quiet)
+    if cmd == "daemon":
+        from yomiage.commands.daemon import run_daemon
+
+        raw = list(getattr(args, "raw_argv", []))
+        forward = raw[raw.index("start") + 1:] if "start" in raw else []
+        return run_daemon(args.action, cfg, forward=forward, as_json=args.json,
+                          record=args.record)
     if cmd == "run":
         from yomiage.commands.run import run_agent
 
@@ -273,12 +359,45 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     if cmd == "doctor":
         from yomiage.commands.doctor import run_doctor
 
-        return run_doctor(cfg)
+        return run_doctor(cfg, calibrate=bool(getattr(args, "calibrate", False)))
     if cmd == "say":
         from yomiage.commands.say import run_say
 
+        if _use_daemon(cfg):
+            from yomiage.daemon.sayclient import say_via_daemon
+
+            return say_via_daemon(args.text, lang=args.lang)
         return run_say(args.text, cfg, lang=args.lang)
+    if cmd == "hook":  # reached only with global flags before it (`yomiage -v hook`)
+        from yomiage.hooks.cli import main as hook_main
+
+        return hook_main(["--agent", args.agent, *([args.payload] if args.payload else [])])
+    if cmd == "hooks":
+        from yomiage.commands.hooks import run_hooks
+
+        return run_hooks(args.action, agent=args.agent, scope=args.scope, events=args.events,
+                         dry_run=args.dry_run, replace=args.replace)
+    if cmd == "follow":
+        from yomiage.commands.follow import run_follow
+
+        return run_follow(args.path, cfg, from_start=args.from_start, interval=args.interval,
+                          quiet=args.quiet)
     raise AssertionError(f"unhandled command {cmd!r}")
+
+
+def _use_daemon(cfg: Config) -> bool:
+    """True when this client should hand its text to the daemon (on; or auto and one
+    answers)."""
+    if cfg.daemon == "on":
+        return True
+    if cfg.daemon == "auto":
+        from yomiage.daemon.client import try_connect
+
+        conn = try_connect()
+        if conn is not None:
+            conn.close()
+            return True
+    return False
 
 
 if __name__ == "__main__":  # pragma: no cover

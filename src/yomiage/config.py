@@ -90,6 +90,15 @@ class Config:
     """Where downloaded models and the translation cache live."""
     offline: bool = False
     """Never try the network (also HF_HUB_OFFLINE=1)."""
+    daemon: str = "off"
+    """Clients (`yomiage [FILE|-]`, `yomiage say`): off = narrate in this process; on =
+    hand the text to the shared daemon (starting one); auto = use a running daemon."""
+    daemon_policy: str = "fair"
+    """The daemon's order between sessions: fair (round-robin, whole replies), fifo, latest."""
+    daemon_idle_timeout: float = 0.0
+    """The daemon unloads its engines after this many idle seconds (0 = never)."""
+    daemon_lead_in: bool = True
+    """The daemon names the project when the voice changes to another session."""
 
 
 def config_path() -> Path:
@@ -226,6 +235,8 @@ def load_config(
     if path.is_file():
         for key, value in _read_config_file(path, say).items():
             name = key.replace("-", "_")
+            if name == "daemon_voices":  # a table, read by yomiage.daemon.voices
+                continue
             if name not in types:
                 say(f"config file {path}: unknown setting {key!r} ignored")
                 continue
@@ -262,6 +273,8 @@ _CHOICES = {
     "translator": {"auto", "ctranslate2", "openvino", "torch", "none"},
     "device": {"auto", "cpu", "cuda"},
     "tools": {"none", "brief"},
+    "daemon": {"off", "on", "auto"},
+    "daemon_policy": {"fair", "fifo", "latest"},
     "compute_type": {"auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
                      "float16", "bfloat16", "float32"},
 }
@@ -270,6 +283,7 @@ _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "speed": (0.0, 4.0, False),
     "volume": (0.0, 4.0, True),
     "max_lag": (0.0, None, True),
+    "daemon_idle_timeout": (0.0, None, True),
     "max_clause_chars": (20, None, True),
     "beam_size": (1, None, True),
     "threads": (0, None, True),

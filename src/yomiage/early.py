@@ -41,14 +41,11 @@ def _default_while_starting() -> None:
 
 _default_while_starting()  # before anything else is imported
 
-import contextlib  # noqa: E402
-import signal  # noqa: E402
-
 
 def restore_sigint() -> None:
     """Python's KeyboardInterrupt again, if the start-up set the default action."""
-    if is_console_script() and signal.getsignal(signal.SIGINT) is signal.SIG_DFL:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if is_console_script() and _signal.getsignal(_signal.SIGINT) == _signal.SIG_DFL:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
 
 class sigint_ends_process:
@@ -61,7 +58,7 @@ class sigint_ends_process:
     """
 
     def __init__(self, also: tuple[int, ...] = ()) -> None:
-        self._signals = tuple(dict.fromkeys((int(signal.SIGINT), *map(int, also))))
+        self._signals = tuple(dict.fromkeys((int(_signal.SIGINT), *map(int, also))))
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> None:
@@ -69,18 +66,19 @@ class sigint_ends_process:
 
         if is_console_script() and threading.current_thread() is threading.main_thread():
             for signum in self._signals:
-                self._previous[signum] = signal.getsignal(signum)
-                signal.signal(signum, signal.SIG_DFL)
+                self._previous[signum] = _signal.getsignal(signum)
+                _signal.signal(signum, _signal.SIG_DFL)
 
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            _signal.signal(signum, handler)
         self._previous.clear()
 
 
 def leave_now(code: int) -> None:
     """Flush logging and the standard streams, then end the process with ``code`` without
     interpreter finalisation (threads inside native engine calls are not waited for)."""
+    import contextlib
     import logging
     import os
 

@@ -46,14 +46,21 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
     except OSError as exc:
         log.error("cannot read %s: %s", source, exc.strerror or exc)
         return 2
-    from yomiage.text.events import read_lines
-
     clash = outputs_over_input(os.fstat(stream.fileno()), cfg)
     if clash:  # refused before anything is opened for writing
         log.error("refusing to overwrite the input %s with %s: choose another file",
                   "stdin" if source == "-" else source, " and ".join(clash))
         stream.close()
         return 2
+    from yomiage.cli import _use_daemon
+
+    if _use_daemon(cfg):
+        from yomiage.daemon.streamclient import stream_to_daemon
+
+        with stream:
+            return stream_to_daemon(stream, live=not _is_regular_file(stream))
+    from yomiage.text.events import read_lines
+
     report: RunReport | None = None
     try:
         try:
@@ -67,6 +74,8 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
             return 2
         for note in engines.notes:
             log.warning("%s", note)
+        if not quiet and engines.voice_line():
+            sys.stderr.write(f"yomiage: {engines.voice_line()}\n")
         live = is_realtime(out) and not _is_regular_file(stream)
         report = narrate_to_sink(read_lines(stream), cfg, engines, sink, live=live)
     finally:

@@ -42,7 +42,8 @@ class PipelineOptions:
 
 @dataclass
 class RunReport:
-    """What one run did: a timeline per sentence, plus run-level facts."""
+    """What one run did: a timeline per sentence (the last
+    :data:`~yomiage.narrate.timeline.WINDOW` or so of a long run), plus run-level facts."""
 
     timelines: list[Timeline]
     wall_s: float
@@ -54,6 +55,12 @@ class RunReport:
     unfinished: list[str] = field(default_factory=list)
     """Stage threads still running when the run returned (after Ctrl-C: at most
     ``JOIN_TIMEOUT_S`` was waited for them)."""
+    earlier: Any = None
+    """A long run's figures for the timelines folded out of its window
+    (:class:`~yomiage.narrate.timeline.RunStats`), None when ``timelines`` are all."""
+    timeline_file: Any = None
+    """The ``--timeline`` writer when the run spilled timelines to it
+    (:class:`~yomiage.narrate.timeline.TimelineFile`)."""
 
     @property
     def spoken(self) -> list[Timeline]:

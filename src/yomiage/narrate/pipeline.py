@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 from yomiage.audio.base import Sink
 from yomiage.narrate.lag import LagPolicy, estimate_seconds, skip_notice
 from yomiage.narrate.options import PipelineOptions, RunReport, sentences_from_lines
+from yomiage.narrate.timeline import TimelineWindow
 from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
 from yomiage.translate.base import Translator
 from yomiage.translate.streaming import can_stream, translate_stream
@@ -76,7 +77,9 @@ class Pipeline:
     """
 
     def __init__(self, options: PipelineOptions, translator: Translator, voice: Voice,
-                 sink: Sink) -> None:
+                 sink: Sink, spill: Callable[[Timeline], None] | None = None) -> None:
+        """``spill`` gets each finished timeline that leaves the bounded window
+        (:class:`~yomiage.narrate.timeline.TimelineWindow`): the ``--timeline`` writer."""
         self.options = options
         self.translator = translator
         self.voice = voice
@@ -100,7 +103,7 @@ class Pipeline:
         self._turn: int | None = None
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
-        self._timelines: list[Timeline] = []
+        self._timelines = TimelineWindow(spill=spill)  # bounded: flat memory for a week
         self.output_error: str | None = None
         """Why the sink refused audio (the run then stopped), None while it works."""
         self._streams = options.stream_translation and can_stream(translator)
@@ -141,8 +144,10 @@ class Pipeline:
         unfinished = self._join(threads, JOIN_TIMEOUT_S if stopped else 5.0)
         with self._lock:
             timelines = sorted(self._timelines, key=lambda t: (t.read_at, t.seq))
+            earlier = self._timelines.earlier if self._timelines.evicted else None
         return RunReport(timelines, time.perf_counter() - started, interrupted,
-                         output_error=self.output_error, unfinished=unfinished)
+                         earlier=earlier, output_error=self.output_error,
+                         unfinished=unfinished)
 
     @staticmethod
     def _join(threads: list[threading.Thread], timeout: float) -> list[str]:
@@ -477,8 +482,8 @@ class Pipeline:
             log.error("cannot write the audio to %s: %s; stopping",
                       getattr(self.sink, "name", "the output"), why)
             with self._lock:
-                target = job.timeline if job is not None else (
-                    self._timelines[-1] if self._timelines else None)
+                kept = list(self._timelines) if job is None else []
+                target = job.timeline if job is not None else (kept[-1] if kept else None)
             if target is not None and target.error is None:
                 target.error = f"output: {why}"
         self.abort()

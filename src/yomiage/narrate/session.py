@@ -13,7 +13,7 @@ from yomiage.audio.base import Sink
 from yomiage.config import Config
 from yomiage.narrate.engines import Engines
 from yomiage.narrate.pipeline import Pipeline, PipelineOptions, RunReport, sentences_from_lines
-from yomiage.narrate.timeline import format_summary, write_timelines
+from yomiage.narrate.timeline import TimelineFile, format_summary
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +24,12 @@ def narrate_lines(lines: Iterable[Any], cfg: Config, engines: Engines, sink: Sin
     from yomiage.text.flow import TextFlow
 
     options = PipelineOptions.from_config(replace(cfg, target_lang=engines.target_lang), live)
-    pipeline = Pipeline(options, engines.translator, engines.voice, sink)
+    timeline_file = TimelineFile(cfg.timeline) if cfg.timeline else None
+    pipeline = Pipeline(options, engines.translator, engines.voice, sink,
+                        spill=timeline_file.spill if timeline_file else None)
     report = pipeline.run(sentences_from_lines(lines, TextFlow(cfg)))
     report.load_s = engines.load_s
+    report.timeline_file = timeline_file
     return report
 
 
@@ -61,14 +64,14 @@ def finish_report(report: RunReport, cfg: Config, engines: Engines, quiet: bool)
     timeline_failed = False
     if cfg.timeline:
         try:
-            write_timelines(cfg.timeline, report.timelines)
+            (report.timeline_file or TimelineFile(cfg.timeline)).finish(report.timelines)
         except OSError as exc:
             log.error("cannot write the timeline to %s: %s", cfg.timeline,
                       exc.strerror or exc)
             timeline_failed = True
     if not quiet:
         sys.stderr.write(format_summary(report.timelines, report.load_s, report.wall_s,
-                                        engines.summary_line()) + "\n")
+                                        engines.summary_line(), report.earlier) + "\n")
     if report.output_error is not None or timeline_failed:
         return 1
     return 130 if report.interrupted else 0

@@ -11,14 +11,17 @@ Policy (see ``Config``): main-thread assistant prose always; thinking with
 always announced (``SentenceKind.NOTICE``), a good one only with ``announce_success``.
 With partial messages each block is spoken once: the deltas when they arrive, and the
 repeated block of the full ``assistant`` line is then ignored; without deltas the full
-line is spoken. ``turn`` goes up with every new run (``system/init``), user prompt or
-conversation reset, so the pipeline can cut the previous turn's speech.
+line is spoken. A message replayed with the same id (``cat S S``, a resumed transcript)
+is spoken once: a message start already seen opens no spoken block, and a full block
+already seen for that id is skipped (a result line with a ``uuid`` seen before, too).
+``turn`` goes up with every new run (``system/init``), user prompt or conversation reset,
+so the pipeline can cut the previous turn's speech.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +52,40 @@ log = logging.getLogger(__name__)
 
 _MAX_TOOL_JSON = 256 * 1024
 _REMEMBERED_MESSAGES = 256
+REPLAY_WINDOW = 65_536
+"""Message starts and blocks remembered to recognise a replay (``cat S S``): about 6 MB
+at most, many times the blocks of the longest real session."""
+
+
+class _Seen:
+    """A bounded set (first in, first out) of hashes of what has been spoken."""
+
+    __slots__ = ("_order", "_set")
+
+    def __init__(self) -> None:
+        self._set: set[int] = set()
+        self._order: deque[int] = deque()
+
+    def add(self, key: int) -> bool:
+        """Remember ``key``; False when it was already there (a replay)."""
+        if key in self._set:
+            return False
+        self._set.add(key)
+        self._order.append(key)
+        if len(self._order) > REPLAY_WINDOW:
+            self._set.discard(self._order.popleft())
+        return True
+
+
+def _block_key(message_id: str, block: Block) -> int:
+    if isinstance(block, TextBlock):
+        return hash((message_id, "text", block.text))
+    if isinstance(block, ThinkingBlock):
+        return hash((message_id, "thinking", block.thinking))
+    if isinstance(block, ToolUseBlock):
+        what = block.id or orjson.dumps(block.input, default=str, option=orjson.OPT_SORT_KEYS)
+        return hash((message_id, "tool", block.name, what))
+    return hash((message_id, "other", type(block).__name__))
 
 
 @dataclass(slots=True)
@@ -79,6 +116,7 @@ class _OpenBlock:
 class _Stream:
     message_id: str | None
     blocks: dict[int, _OpenBlock] = field(default_factory=dict)
+    replay: bool = False  # a message start seen before: its blocks are not spoken again
 
 
 _RESULT_NOTICES = {
@@ -117,6 +155,8 @@ class Narrator:
         self._streamed: OrderedDict[str, set[int]] = OrderedDict()
         # message id → how many blocks its full lines have carried so far
         self._full_seen: OrderedDict[str, int] = OrderedDict()
+        # message starts and full blocks already seen: a replayed message is spoken once
+        self._seen = _Seen()
 
     # ---------------------------------------------------------------- policy ----
 
@@ -192,6 +232,8 @@ class Narrator:
     def _result(self, ev: Result) -> list[Fragment]:
         out = self.finish()
         text = result_notice(ev, self.cfg.announce_success)
+        if ev.uuid and not self._seen.add(hash(("result", ev.uuid))):
+            text = None  # the same result line again: a replayed stream
         if text:
             out.append(self._frag(self._channel(), text, True, SentenceKind.NOTICE,
                                   None, None, False, markdown=False))
@@ -210,7 +252,9 @@ class Narrator:
 
     def _message_start(self, ev: MessageStart) -> list[Fragment]:
         out = self._close_stream(ev.parent_tool_use_id)
-        self._streams[ev.parent_tool_use_id] = _Stream(ev.message_id)
+        replay = ev.message_id is not None and not self._seen.add(hash(("start",
+                                                                          ev.message_id)))
+        self._streams[ev.parent_tool_use_id] = _Stream(ev.message_id, replay=replay)
         if ev.message_id:
             self._remember(self._streamed, ev.message_id, set())
         return out
@@ -231,7 +275,7 @@ class Narrator:
             kind = SentenceKind.THINKING
         elif isinstance(block, ToolUseBlock):
             kind, tool = SentenceKind.TOOL, block
-        if kind is not None and not self._wants(kind, subagent):
+        if kind is not None and (st.replay or not self._wants(kind, subagent)):
             kind = None
         ob = _OpenBlock(kind, self._channel(), tool)
         st.blocks[index] = ob
@@ -322,6 +366,8 @@ class Narrator:
         out: list[Fragment] = []
         for k, block in enumerate(ev.blocks):
             index = first + k
+            if mid and not self._seen.add(_block_key(mid, block)):
+                continue  # the same block of the same message again: a replayed stream
             if index in streamed:
                 continue  # already spoken from its deltas
             kind: SentenceKind

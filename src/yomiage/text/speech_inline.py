@@ -42,9 +42,11 @@ def clean_chars(text: str, keep_robot: bool = False) -> str:
 
 _INLINE = re.compile(
     r"(?P<ticks>`+)(?P<code>.+?)(?<!`)(?P=ticks)(?!`)"
-    r"|!\[[^\]]*\]\([^)]*\)"
-    r"|\[(?P<ltext>[^\]]+)\](?:\([^)]*\)|\[[^\]]*\])"
-    r"|<(?P<auto>(?:https?|ftp)://[^>\s]+|www\.[^>\s]+)>"
+    # (no "[" inside [...], "(" only paired inside (...), no "<" inside <...>: each try
+    # stops at the next opener, so a line of a million "[" or "<" is linear, not quadratic)
+    r"|!\[[^\[\]]*\]\((?:[^()]|\([^()]*\))*\)"
+    r"|\[(?P<ltext>[^\[\]]+)\](?:\((?:[^()]|\([^()]*\))*\)|\[[^\[\]]*\])"
+    r"|<(?P<auto>(?:https?|ftp)://[^<>\s]+|www\.[^<>\s]+)>"
     r"|(?P<tag>(?i:</?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code|pre"
     r"|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
     r"[^<>]*>))"

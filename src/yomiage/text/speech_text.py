@@ -150,31 +150,31 @@ class _TagStripper:
         elif not self._inside and "<" not in s:
             return s
         out: list[str] = []
-        while s:
+        i, n = 0, len(s)  # an index, not slices: linear on a line of a million "<"
+        while i < n:
             if self._inside:
-                j = s.find(_TAG_CLOSE)
+                j = s.find(_TAG_CLOSE, i)
                 if j < 0:
                     if not final:
-                        self._held = _tail_prefix(s, _TAG_CLOSE)
+                        self._held = _tail_prefix(s[max(i, n - len(_TAG_CLOSE)):], _TAG_CLOSE)
                     return "".join(out)
-                s = s[j + len(_TAG_CLOSE) :]
+                i = j + len(_TAG_CLOSE)
                 self._inside = False
                 continue
-            j = s.find("<")
+            j = s.find("<", i)
             if j < 0:
-                out.append(s)
+                out.append(s[i:])
                 break
-            out.append(s[:j])
-            rest = s[j:]
-            if rest.startswith(_TAG_OPEN):
+            out.append(s[i:j])
+            if s.startswith(_TAG_OPEN, j):
                 self._inside = True
-                s = rest[len(_TAG_OPEN) :]
-            elif _TAG_OPEN.startswith(rest) and not final:
-                self._held = rest
+                i = j + len(_TAG_OPEN)
+            elif n - j < len(_TAG_OPEN) and _TAG_OPEN.startswith(s[j:]) and not final:
+                self._held = s[j:]
                 break
             else:
                 out.append("<")
-                s = rest[1:]
+                i = j + 1
         return "".join(out)
 
 

@@ -1,0 +1,65 @@
+"""Per-session text state in the daemon: replies exactly once, stream-json turns."""
+
+from __future__ import annotations
+
+import json
+
+from yomiage.config import Config
+from yomiage.daemon.sessions import Session, project_name
+
+
+def _texts(sentences: list) -> list[str]:
+    return [s.text for s in sentences]
+
+
+def test_a_reply_streamed_then_sent_whole_is_spoken_once() -> None:
+    s = Session("s", Config())
+    got = s.feed_reply("Fixed the **bug** in `src/app.py`. Tests")
+    got += s.feed_reply("Fixed the **bug** in `src/app.py`. Tests pass now.\n\nNext I will")
+    got += s.feed_reply("Fixed the **bug** in `src/app.py`. Tests pass now.\n\n"
+                        "Next I will run the linter.", complete=True)
+    got += s.feed_reply("Fixed the **bug** in `src/app.py`. Tests pass now.\n\n"
+                        "Next I will run the linter.", complete=True)  # a late copy
+    assert _texts(got) == ["Fixed the bug in app.py.", "Tests pass now.",
+                           "Next I will run the linter."]
+
+
+def test_replies_with_different_ids_are_separate() -> None:
+    s = Session("s", Config())
+    a = s.feed_reply("One reply.", "m1", complete=True)
+    b = s.feed_reply("One reply.", "m2", complete=True)
+    assert _texts(a) == _texts(b) == ["One reply."]
+    assert a[0].message_id == "m1"
+
+
+def test_code_is_not_spoken_in_replies() -> None:
+    s = Session("s", Config())
+    got = s.feed_reply("Run this:\n\n```bash\nmake test\n```\n\nThen it works.", complete=True)
+    assert _texts(got) == ["Run this:", "Then it works."]
+
+
+def _assistant(text: str, mid: str) -> str:
+    return json.dumps({"type": "assistant", "message": {
+        "id": mid, "type": "message", "role": "assistant",
+        "content": [{"type": "text", "text": text}]}})
+
+
+def _user(prompt: str) -> str:
+    return json.dumps({"type": "user", "message": {"role": "user",
+                                                    "content": [{"type": "text",
+                                                                 "text": prompt}]}})
+
+
+def test_stream_json_lines_and_a_new_turn() -> None:
+    s = Session("s", Config())
+    got, new_turn = s.feed_lines([_assistant("First answer. It is long.", "m1")])
+    assert _texts(got) == ["First answer.", "It is long."] and not new_turn
+    got, new_turn = s.feed_lines(["not json", _user("Stop, do something else"),
+                                  _assistant("Second answer.", "m2")], end=True)
+    assert new_turn and _texts(got) == ["Second answer."]
+
+
+def test_project_names() -> None:
+    assert project_name("/home/me/src/yomiage/") == "yomiage"
+    assert project_name("/x", "Custom") == "Custom"
+    assert project_name(None) == ""
