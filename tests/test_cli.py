@@ -38,7 +38,7 @@ def test_bad_option_value_is_a_usage_error(capsys: pytest.CaptureFixture[str],
     with pytest.raises(SystemExit) as exc:
         cli.main(["text", "-", "--max-clause-chars", "3"])
     assert exc.value.code == 2
-    assert "max_clause_chars" in capsys.readouterr().err
+    assert "argument --max-clause-chars: 3 must be at least 20" in capsys.readouterr().err
 
 
 def test_text_of_a_missing_file_is_one_line_and_nonzero(

@@ -6,6 +6,11 @@ the daemon client (``yomiage.daemon.client``) start without loading the stages.
 
 from __future__ import annotations
 
+# First: Ctrl-C while the command starts ends it quietly; third-party telemetry off
+# before any engine library is imported. (Both are tiny: built-in modules only.)
+import yomiage.early
+import yomiage.offline  # noqa: F401
+
 TYPE_CHECKING = False  # (not from typing: a client process need not import it)
 
 __version__ = "0.1.0"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from yomiage import __version__
-from yomiage.config import Config, load_config
+from yomiage.config import Config, SettingError, load_config
 
 COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say",
             "daemon", "hooks", "hook", "follow")
@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure latency of each stage and the whole pipeline")
     p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "daemon",
-                                       "all"],
-                   default="pipeline")
+                                       "soak", "all"],
+                   default="pipeline",
+                   help="soak: an hour of replayed agent time with memory sampled, and "
+                        "fault injection (not part of all)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="draw a latency waterfall")
     p.add_argument("--baseline", action="store_true",
@@ -196,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
 
     _add_hooks_parsers(sub)
+    for command in sub.choices.values():  # -q/-v also after the subcommand
+        command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                             help="no progress or summary")
+        command.add_argument("-v", "--verbose", action="store_true",
+                             default=argparse.SUPPRESS, help="debug logging")
     return parser
 
 
@@ -241,6 +248,21 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return load_config(flags)
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return cast(argparse.ArgumentParser, action.choices[command])
+    return parser
+
+
+def _flag_for(parser: argparse.ArgumentParser, command: str | None, key: str) -> str:
+    """The command-line flag that sets Config field ``key`` (e.g. --from for source_lang)."""
+    for action in _subparser(parser, command)._actions:
+        if action.dest == key and action.option_strings:
+            return str(action.option_strings[0])
+    return "--" + key.replace("_", "-")
+
+
 def _normalise_argv(argv: list[str]) -> list[str]:
     """`yomiage FILE …` and bare `yomiage` mean `yomiage narrate …`."""
     for i, arg in enumerate(argv):
@@ -255,7 +277,26 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `yomiage` console script; returns the exit code."""
+    """Entry point of the `yomiage` console script; returns the exit code.
+
+    Ctrl-C at any moment returns 130 without a traceback. As the console script
+    (``argv`` None), an interrupted run then leaves at once through ``os._exit``, after
+    its output is flushed: interpreter finalisation would wait for models still loading
+    and could abort under an engine still inside a native call.
+    """
+    from yomiage import early
+
+    early.restore_sigint()  # KeyboardInterrupt from here on (see yomiage.early)
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:
+        code = 130
+    if argv is None and code == 130:
+        early.leave_now(code)
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     if raw[:1] == ["hook"]:  # an agent's hook: the light client, never the full parser
         from yomiage.hooks.cli import main as hook_main
@@ -268,13 +309,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     try:
         cfg = config_from_args(args)
-    except ValueError as exc:
-        parser.error(str(exc))
+    except SettingError as exc:  # only flags raise: the file and environment warn
+        _subparser(parser, args.command).error(
+            f"argument {_flag_for(parser, args.command, exc.key)}: {exc.reason}")
     args.raw_argv = raw
     try:
         return _dispatch(args, cfg)
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:
         return 0
 

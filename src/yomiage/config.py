@@ -7,6 +7,7 @@ values from the resulting :class:`Config`.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -108,9 +109,29 @@ def config_path() -> Path:
     return Path(user_config_dir(APP)) / "config.toml"
 
 
+MAX_CONFIG_BYTES = 1_000_000
+"""A config file larger than this is ignored (with a warning), never read whole."""
+
+
+class SettingError(ValueError):
+    """A setting's value is invalid; ``key`` names the setting (a Config field)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
 def _coerce(name: str, kind: Any, value: Any) -> Any:
-    """Turn a file/env value into the field's type, or raise ValueError naming it."""
-    text = str(value).strip()
+    """Turn a file/env/flag value into the field's type, or raise SettingError.
+
+    Types are strict: a TOML list or table is never a string or a number, a boolean is
+    never a number, and a number must be finite.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if isinstance(value, (list, dict, tuple, set)) or (
+            not isinstance(value, (str, int, float, bool)) and value is not None):
+        raise SettingError(name, f"expected a single value, got {value!r}")
     if kind is bool or kind == "bool":
         if isinstance(value, bool):
             return value
@@ -119,19 +140,39 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
             return True
         if low in {"0", "false", "no", "off"}:
             return False
-        raise ValueError(f"{name}: expected true or false, got {value!r}")
+        raise SettingError(name, f"expected true or false, got {value!r}")
     if kind is int or kind == "int":
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: expected a whole number, got {value!r}") from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(text)
+            except ValueError:
+                pass
+        raise SettingError(name, f"expected a whole number, got {value!r}")
     if kind is float or kind == "float":
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if value is None or (text.lower() in {"", "none"} and "None" in str(kind)):
-        return None
+        number: float | None = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(text)
+            except ValueError:
+                number = None
+        if number is None:
+            raise SettingError(name, f"expected a number, got {value!r}")
+        if not math.isfinite(number):
+            raise SettingError(name, f"expected a finite number, got {value!r}")
+        return number
+    optional = "None" in str(kind)
+    if value is None or (optional and text.lower() in {"", "none"}):
+        if optional:
+            return None
+        raise SettingError(name, "a value is required")
+    if not isinstance(value, str):
+        raise SettingError(name, f"expected text, got {value!r}")
+    if not text:
+        raise SettingError(name, "expected text, got an empty value")
     return text
 
 
@@ -144,6 +185,34 @@ def _field_types() -> dict[str, Any]:
     return out
 
 
+def _read_config_file(path: Path, say: Any) -> dict[str, Any]:
+    """The file's table, or {} with one warning when it is too big or unreadable."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            say(f"ignoring config file {path}: {size} bytes, more than the "
+                f"{MAX_CONFIG_BYTES} allowed")
+            return {}
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:  # grew meanwhile, or not a regular file
+            say(f"ignoring config file {path}: more than {MAX_CONFIG_BYTES} bytes")
+            return {}
+        return tomllib.loads(raw.decode("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        say(f"ignoring config file {path}: {exc}")
+        return {}
+
+
+def _checked(name: str, kind: Any, value: Any) -> Any:
+    """``value`` coerced to the field's type and checked (SettingError otherwise)."""
+    value = _coerce(name, kind, value)
+    if name in ("cache_dir", "timeline") and isinstance(value, str):
+        value = os.path.expanduser(value)  # "~/…" in a file, env or flag means home
+    check_setting(name, value)
+    return value
+
+
 def load_config(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -152,8 +221,10 @@ def load_config(
 ) -> Config:
     """Merge defaults < TOML file < YOMIAGE_* environment < ``flags`` (None = not given).
 
-    Unknown keys and bad values in the file or environment produce one warning each
-    (through ``warn``, default stderr) and are ignored; bad flags raise ValueError.
+    Unknown keys and invalid values in the file or environment produce one warning each
+    naming the source and the key (through ``warn``, default stderr), and the default
+    (or the file's value, for the environment) is kept; an invalid flag raises
+    :class:`SettingError` naming the setting. Files over ``MAX_CONFIG_BYTES`` are ignored.
     """
     env = os.environ if env is None else env
     path = config_path() if path is None else path
@@ -162,12 +233,7 @@ def load_config(
     values: dict[str, Any] = {}
 
     if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            say(f"ignoring config file {path}: {exc}")
-            data = {}
-        for key, value in data.items():
+        for key, value in _read_config_file(path, say).items():
             name = key.replace("-", "_")
             if name == "daemon_voices":  # a table, read by yomiage.daemon.voices
                 continue
@@ -175,8 +241,8 @@ def load_config(
                 say(f"config file {path}: unknown setting {key!r} ignored")
                 continue
             try:
-                values[name] = _coerce(name, types[name], value)
-            except ValueError as exc:
+                values[name] = _checked(name, types[name], value)
+            except SettingError as exc:
                 say(f"config file {path}: {exc}; using the default")
 
     for name, kind in types.items():
@@ -184,9 +250,9 @@ def load_config(
         if raw is None:
             continue
         try:
-            values[name] = _coerce(name, kind, raw)
-        except ValueError as exc:
-            say(f"environment {ENV_PREFIX}{name.upper()}: {exc}; ignored")
+            values[name] = _checked(name, kind, raw)
+        except SettingError as exc:
+            say(f"environment {ENV_PREFIX}{name.upper()}: {exc.reason}; ignored")
 
     if env.get("HF_HUB_OFFLINE", "").strip() in {"1", "true", "TRUE", "yes"}:
         values.setdefault("offline", True)
@@ -195,39 +261,54 @@ def load_config(
         if value is None:
             continue
         if name not in types:
-            raise ValueError(f"unknown option {name!r}")
-        values[name] = _coerce(name, types[name], value)
+            raise SettingError(name, "unknown option")
+        values[name] = _checked(name, types[name], value)
 
-    for name in ("cache_dir", "timeline"):  # "~/…" in a file, env or flag means home
-        if isinstance(values.get(name), str):
-            values[name] = os.path.expanduser(values[name])
     cfg = Config(**values)
     validate(cfg)
     return cfg
 
 
+_CHOICES = {
+    "translator": {"auto", "ctranslate2", "openvino", "torch", "none"},
+    "device": {"auto", "cpu", "cuda"},
+    "tools": {"none", "brief"},
+    "daemon": {"off", "on", "auto"},
+    "daemon_policy": {"fair", "fifo", "latest"},
+    "compute_type": {"auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
+                     "float16", "bfloat16", "float32"},
+}
+# name → (lowest, highest, lowest allowed itself); None = unbounded
+_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "speed": (0.0, 4.0, False),
+    "volume": (0.0, 4.0, True),
+    "max_lag": (0.0, None, True),
+    "daemon_idle_timeout": (0.0, None, True),
+    "max_clause_chars": (20, None, True),
+    "beam_size": (1, None, True),
+    "threads": (0, None, True),
+    "max_sentences": (0, None, True),
+}
+
+
+def check_setting(name: str, value: Any) -> None:
+    """Raise SettingError when ``value`` is not valid for setting ``name``."""
+    allowed = _CHOICES.get(name)
+    if allowed is not None and value not in allowed:
+        raise SettingError(name, f"{value!r} is not one of {', '.join(sorted(allowed))}")
+    bounds = _RANGES.get(name)
+    if bounds is None or not isinstance(value, (int, float)):
+        return
+    if not math.isfinite(value):
+        raise SettingError(name, f"{value} is not a finite number")
+    low, high, closed = bounds
+    if low is not None and (value < low or (value == low and not closed)):
+        raise SettingError(name, f"{value} must be {'at least' if closed else 'above'} {low:g}")
+    if high is not None and value > high:
+        raise SettingError(name, f"{value} must be at most {high:g}")
+
+
 def validate(cfg: Config) -> None:
-    """Raise ValueError naming the bad value and the valid ones."""
-    choices = {
-        "translator": {"auto", "ctranslate2", "openvino", "torch", "none"},
-        "device": {"auto", "cpu", "cuda"},
-        "tools": {"none", "brief"},
-        "daemon": {"off", "on", "auto"},
-        "daemon_policy": {"fair", "fifo", "latest"},
-        "compute_type": {"auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
-                         "float16", "bfloat16", "float32"},
-    }
-    for name, allowed in choices.items():
-        value = getattr(cfg, name)
-        if value not in allowed:
-            raise ValueError(f"{name}: {value!r} is not one of {', '.join(sorted(allowed))}")
-    if cfg.speed <= 0 or cfg.speed > 4:
-        raise ValueError(f"speed: {cfg.speed} is outside (0, 4]")
-    if cfg.volume < 0 or cfg.volume > 4:
-        raise ValueError(f"volume: {cfg.volume} is outside [0, 4]")
-    if cfg.max_clause_chars < 20:
-        raise ValueError(f"max_clause_chars: {cfg.max_clause_chars} is below 20")
-    if cfg.daemon_idle_timeout < 0:
-        raise ValueError(f"daemon_idle_timeout: {cfg.daemon_idle_timeout} is negative")
-    if cfg.beam_size < 1:
-        raise ValueError(f"beam_size: {cfg.beam_size} must be at least 1")
+    """Raise SettingError naming the first bad value and the valid ones."""
+    for f in fields(Config):
+        check_setting(f.name, getattr(cfg, f.name))

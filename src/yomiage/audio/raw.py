@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from types import TracebackType
 from typing import BinaryIO, TextIO
@@ -10,6 +9,7 @@ from typing import BinaryIO, TextIO
 from yomiage.audio.convert import ChunkResampler, Samples
 from yomiage.audio.immediate import ImmediateSink
 from yomiage.records import AudioChunk
+from yomiage.safe_io import silence_stdout, write_all
 
 
 def format_line(rate: int) -> str:
@@ -57,16 +57,16 @@ class RawPcmSink(ImmediateSink):
         if not samples.size or self._closed:
             return
         try:
-            self._out.write(AudioChunk(samples, self.rate).to_int16().tobytes())
+            # An unbuffered stream may take less than asked: the rest is written too.
+            write_all(self._out.write, AudioChunk(samples, self.rate).to_int16().tobytes())
             self._out.flush()
-        except BrokenPipeError:
-            # The player went away. Point stdout at /dev/null so the interpreter's own
-            # flush at exit does not print a second traceback, then let the caller stop.
+        except (OSError, ValueError):
+            # The player went away (a broken pipe), or the output is full or closed.
+            # Point stdout at /dev/null so the interpreter's own flush at exit does not
+            # print a second error, then let the caller stop (it reports this one).
             self._closed = True
             if self._out is sys.stdout.buffer:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-                os.close(devnull)
+                silence_stdout()
             raise
 
     def close(self) -> None:

@@ -3,10 +3,13 @@
 Each write appends PCM and then rewrites the header's RIFF and data sizes in one
 ``pwrite``, so the file on disk is a valid WAV at every moment: if the process is
 killed (SIGTERM, SIGKILL, Ctrl-C) it holds everything written up to the last chunk.
+Short writes are retried; when a write fails (a full disk) the header is set to what
+did reach the file, the error is raised once, and later writes are refused with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -16,6 +19,7 @@ from types import TracebackType
 from yomiage.audio.convert import ChunkResampler, Samples
 from yomiage.audio.immediate import ImmediateSink
 from yomiage.records import AudioChunk
+from yomiage.safe_io import pwrite_all, written_before
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +48,13 @@ class WavSink(ImmediateSink):
         self._resampler = ChunkResampler(self.rate, volume)
         self._data_bytes = 0
         self._full_warned = False
+        self._failed: OSError | None = None
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(self._fd, wav_header(0, self.rate))
+        try:
+            pwrite_all(self._fd, wav_header(0, self.rate), 0)
+        except OSError:
+            os.close(self._fd)
+            raise
 
     @property
     def frames(self) -> int:
@@ -55,6 +64,8 @@ class WavSink(ImmediateSink):
     def _put(self, samples: Samples) -> None:
         if self._fd is None:
             raise ValueError(f"{self.name} is closed")
+        if self._failed is not None:
+            raise self._failed
         if not samples.size:
             return
         pcm = AudioChunk(samples, self.rate).to_int16().tobytes()
@@ -64,10 +75,21 @@ class WavSink(ImmediateSink):
                 log.warning("%s reached the 4 GiB WAV limit; the rest is dropped", self.path)
                 self._full_warned = True
             pcm = pcm[: room - room % 2]
-        os.pwrite(self._fd, pcm, HEADER_BYTES + self._data_bytes)
-        self._data_bytes += len(pcm)
+        try:
+            self._data_bytes += pwrite_all(self._fd, pcm, HEADER_BYTES + self._data_bytes)
+        except OSError as exc:
+            self._failed = exc
+            written = written_before(exc)
+            self._data_bytes += written - written % 2  # whole samples only
+            with contextlib.suppress(OSError):  # rewrites bytes already allocated
+                self._write_sizes()
+            raise
+        self._write_sizes()
+
+    def _write_sizes(self) -> None:
         # One syscall for both sizes: a kill never leaves them inconsistent.
-        os.pwrite(self._fd, wav_header(self._data_bytes, self.rate), 0)
+        assert self._fd is not None
+        pwrite_all(self._fd, wav_header(self._data_bytes, self.rate), 0)
 
     def drain(self) -> None:
         """Store what the resampler holds (nothing once closed)."""
@@ -75,12 +97,14 @@ class WavSink(ImmediateSink):
             super().drain()
 
     def close(self) -> None:
-        """Flush and close the file (idempotent)."""
+        """Flush and close the file (idempotent). Raises OSError when what was held back
+        cannot be written or synced, unless a write already failed (raised then)."""
         if self._fd is None:
             return
         try:
-            self.drain()
-            os.fsync(self._fd)
+            if self._failed is None:
+                self.drain()
+                os.fsync(self._fd)
         finally:
             os.close(self._fd)
             self._fd = None

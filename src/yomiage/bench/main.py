@@ -212,6 +212,10 @@ def _other_stage(stage: str, args: argparse.Namespace, cfg: Config) -> dict[str,
         from yomiage.bench.text import bench_text
 
         return dict(bench_text(args.input, args.repeat or 3))
+    if stage == "soak":
+        from yomiage.bench.soak import bench_soak
+
+        return bench_soak(cfg, args.repeat)
     if stage == "translate":
         from yomiage.bench.translate import bench_translate
 

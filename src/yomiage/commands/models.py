@@ -50,7 +50,12 @@ def run_models_command(action: str, name: str | None, cfg: Config) -> int:
         print(found)
         return 0
     if action == "remove":
-        print(f"removed {name}" if manager.remove(spec, cfg) else f"{name} was not installed")
+        try:
+            removed = manager.remove(spec, cfg)
+        except OSError as exc:
+            _say(f"cannot remove {name}: {exc.strerror or exc}")
+            return 1
+        print(f"removed {name}" if removed else f"{name} was not installed")
         return 0
     if action == "fetch":
         if spec.noncommercial:

@@ -11,10 +11,11 @@ from importlib import resources
 from typing import Any, BinaryIO
 
 from yomiage.config import Config
+from yomiage.early import sigint_ends_process
 from yomiage.narrate.engines import EngineError, load_engines
-from yomiage.narrate.output import is_realtime, open_output
+from yomiage.narrate.output import is_realtime, open_output, outputs_over_input
 from yomiage.narrate.pipeline import RunReport
-from yomiage.narrate.session import finish_report, narrate_lines
+from yomiage.narrate.session import finish_report, narrate_to_sink
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
     except OSError as exc:
         log.error("cannot read %s: %s", source, exc.strerror or exc)
         return 2
+    clash = outputs_over_input(os.fstat(stream.fileno()), cfg)
+    if clash:  # refused before anything is opened for writing
+        log.error("refusing to overwrite the input %s with %s: choose another file",
+                  "stdin" if source == "-" else source, " and ".join(clash))
+        stream.close()
+        return 2
     from yomiage.cli import _use_daemon
 
     if _use_daemon(cfg):
@@ -57,20 +64,25 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
     report: RunReport | None = None
     try:
         try:
-            engines = load_engines(cfg)
+            # Offline, a missing translation model cannot be fetched: the original is
+            # spoken instead (as `demo` does), and one line says so.
+            with sigint_ends_process():  # Ctrl-C while models load: at once
+                engines = load_engines(cfg, degrade=cfg.offline)
             sink, out = open_output(cfg, engines.voice.sample_rate)
         except EngineError as exc:
             log.error("%s", exc)
             return 2
+        for note in engines.notes:
+            log.warning("%s", note)
         if not quiet and engines.voice_line():
             sys.stderr.write(f"yomiage: {engines.voice_line()}\n")
         live = is_realtime(out) and not _is_regular_file(stream)
-        with sink:
-            report = narrate_lines(read_lines(stream), cfg, engines, sink, live=live)
+        report = narrate_to_sink(read_lines(stream), cfg, engines, sink, live=live)
     finally:
-        # After Ctrl-C the reader thread may still be blocked reading stdin: closing the
-        # stream then would wait on its lock, and the process is about to exit anyway.
-        if source != "-" or (report is not None and not report.interrupted):
+        # The reader thread may still be blocked reading stdin (after Ctrl-C or a failed
+        # output): closing the stream then would wait on its lock, and the process is
+        # about to exit anyway.
+        if report is None or "yomiage-read" not in report.unfinished:
             stream.close()
     return finish_report(report, cfg, engines, quiet)
 
@@ -92,7 +104,8 @@ def run_demo(cfg: Config, quiet: bool, *, paced: bool = True) -> int:
     from yomiage.narrate.replay import replay
 
     try:  # installed models only: a demo never starts a large download
-        engines = load_engines(replace(cfg, offline=True), degrade=True)
+        with sigint_ends_process():  # Ctrl-C while models load: at once
+            engines = load_engines(replace(cfg, offline=True), degrade=True)
         sink, out = open_output(cfg, engines.voice.sample_rate, demo=True)
     except EngineError as exc:
         log.error("%s", exc)
@@ -106,6 +119,5 @@ def run_demo(cfg: Config, quiet: bool, *, paced: bool = True) -> int:
                          f"(models ready in {engines.load_s:.1f} s); the session "
                          f"arrives {pace}\n")
     lines = sample_session_path().read_bytes().splitlines()
-    with sink:
-        report = narrate_lines(replay(lines, realtime=paced), cfg, engines, sink, live=False)
+    report = narrate_to_sink(replay(lines, realtime=paced), cfg, engines, sink, live=False)
     return finish_report(report, cfg, engines, quiet)

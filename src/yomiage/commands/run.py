@@ -3,8 +3,9 @@
 The agent is a child process whose stdout is its stream-json; `--output-format
 stream-json --verbose` is added when absent. The conversation is rendered on stderr
 (assistant prose, one line per tool call and result, the outcome) while the pipeline
-narrates. Ctrl-C is forwarded to the agent once and stops the sound at once; the exit
-code is the agent's.
+narrates. Ctrl-C (and SIGTERM, SIGHUP) reaches the agent's whole process group once and
+stops the sound at once; no process of the agent outlives yomiage, however yomiage ends
+(see :mod:`yomiage.commands.agent_process`). Exit codes: see :func:`run_agent`.
 """
 
 from __future__ import annotations
@@ -164,12 +165,26 @@ def _child_exit_code(returncode: int | None) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                      if hasattr(signal, name))
+
+
 def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
     """Run the agent command ``argv`` (a leading "--" is dropped), narrate its stream,
-    and return the agent's exit code (2 when yomiage itself cannot start)."""
+    and return the exit code.
+
+    Exit codes: the agent's own when it ends by itself (128+N when a signal N ended
+    it); 130 / 143 / 129 when Ctrl-C / SIGTERM / SIGHUP ended yomiage (the agent's
+    whole process group is ended too); 1 when the audio cannot be written (the agent is
+    ended too); 2 when yomiage cannot start (no model, no audio output); 127 when the
+    agent cannot be started. Whatever ends yomiage, no process of
+    the agent is left running (see :mod:`yomiage.commands.agent_process`).
+    """
+    from yomiage.commands.agent_process import AgentProcess
+    from yomiage.early import sigint_ends_process
     from yomiage.narrate.engines import EngineError, load_engines
     from yomiage.narrate.output import is_realtime, open_output
-    from yomiage.narrate.session import finish_report, narrate_lines
+    from yomiage.narrate.session import finish_report, narrate_to_sink
     from yomiage.text.events import read_lines
 
     if argv and argv[0] == "--":
@@ -178,56 +193,68 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
         log.error("nothing to run: try  yomiage run -- claude -p 'your prompt'")
         return 2
     command = with_stream_json_flags(argv)
-    kwargs: dict[str, Any] = {}
-    if os.name == "posix":  # own process group: a terminal Ctrl-C reaches it once, from us
-        kwargs["start_new_session"] = False
-        if sys.version_info >= (3, 11):
-            kwargs["process_group"] = 0
-        else:  # pragma: no cover - 3.10
-            kwargs["preexec_fn"] = os.setpgrp
     stdin = subprocess.DEVNULL if sys.stdin is None or sys.stdin.isatty() else None
     try:
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=stdin, **kwargs)
+        agent = AgentProcess(command, stdin=stdin)
     except OSError as exc:
         log.error("cannot start %s: %s", argv[0], exc.strerror or exc)
         return 127
-    assert child.stdout is not None
+    # The reader thread reads a duplicate descriptor: if it is still blocked in a read
+    # when the run ends, nothing here waits on its lock.
+    stream = open(os.dup(agent.stdout.fileno()), "rb")  # noqa: SIM115
+    agent.stdout.close()
+    received: list[int] = []
 
-    def forward(signum: int, frame: FrameType | None) -> None:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-        raise KeyboardInterrupt
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        first = not received
+        received.append(signum)
+        # Ctrl-C and SIGHUP reach the agent as they would have reached it without us;
+        # a second Ctrl-C (or any other signal) asks the group to end now.
+        agent.signal_group(signum if first else signal.SIGTERM)
+        if first:
+            raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, forward)
+    previous = {s: signal.signal(s, on_signal) for s in _STOP_SIGNALS}
+    reader_done = False
     try:
         try:
-            engines = load_engines(cfg)  # the agent is already working meanwhile
+            # the agent is already working meanwhile; offline, a missing translation
+            # model means the original is spoken (one line says so)
+            with sigint_ends_process(also=_STOP_SIGNALS):  # the watchdog ends the agent
+                engines = load_engines(cfg, degrade=cfg.offline)
             sink, out = open_output(cfg, engines.voice.sample_rate)
         except EngineError as exc:
             log.error("%s", exc)
-            child.terminate()
-            child.wait()
+            agent.stop(grace=2.0)
             return 2
+        for note in engines.notes:
+            log.warning("%s", note)
         if not quiet and engines.voice_line():
             sys.stderr.write(f"yomiage: {engines.voice_line()}\n")
         renderer = ConversationRenderer() if render else None
-        lines = tee_lines(read_lines(cast(BinaryIO, child.stdout)), renderer)
-        with sink:
-            report = narrate_lines(lines, cfg, engines, sink, live=is_realtime(out))
-        code = finish_report(report, cfg, engines, quiet)
-        try:
-            returncode = child.wait(timeout=10.0 if report.interrupted else None)
-        except subprocess.TimeoutExpired:
-            child.terminate()
-            returncode = child.wait()
+        lines = tee_lines(read_lines(cast(BinaryIO, stream)), renderer)
+        report = narrate_to_sink(lines, cfg, engines, sink, live=is_realtime(out))
+        reader_done = "yomiage-read" not in report.unfinished
+        code = finish_report(report, cfg, engines,
+                             quiet or getattr(signal, "SIGHUP", None) in received)
+        if received:
+            agent.stop(grace=1.0, first=received[0])
+            return 128 + received[0]
+        if report.output_error is not None:  # yomiage cannot go on: nor may the agent
+            log.error("stopping the agent: its narration cannot be written")
+            agent.stop(grace=1.0)
+            return code
+        returncode = agent.wait(timeout=10.0 if report.interrupted else None)
+        agent.stop(grace=0.5)  # what the agent left behind in its group
         return _child_exit_code(returncode) if returncode is not None else code
-    except KeyboardInterrupt:  # Ctrl-C while loading or closing
-        try:
-            child.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        return 130
+    except KeyboardInterrupt:  # a signal while loading or closing
+        agent.stop(grace=1.0, first=received[0] if received else signal.SIGINT)
+        return 128 + (received[0] if received else signal.SIGINT)
     finally:
-        signal.signal(signal.SIGINT, previous)
-        child.stdout.close()
+        if agent.group_alive():  # an error of ours: the agent must not outlive it
+            agent.stop(grace=0.5)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        agent.release()
+        if reader_done:
+            stream.close()

@@ -7,6 +7,7 @@ import sys
 import time
 
 from yomiage.config import Config
+from yomiage.early import sigint_ends_process
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ def run_say(text: str, cfg: Config, lang: str | None = None) -> int:
         from yomiage.tts.registry import load_voice
 
         t0 = time.perf_counter()
-        voice = load_voice(cfg, lang)
+        with sigint_ends_process():  # Ctrl-C while the voice loads: at once
+            voice = load_voice(cfg, lang)
         loaded = time.perf_counter() - t0
     except ImportError:
         print("yomiage: say: the voice registry is not available", file=sys.stderr)
@@ -45,12 +47,17 @@ def run_say(text: str, cfg: Config, lang: str | None = None) -> int:
     seconds = 0.0
     first: float | None = None
     t0 = time.perf_counter()
-    with sink:
-        for chunk in voice.stream(text):
-            if first is None:
-                first = time.perf_counter() - t0
-            sink.write(chunk)
-            seconds += chunk.duration
+    try:
+        with sink:
+            for chunk in voice.stream(text):
+                if first is None:
+                    first = time.perf_counter() - t0
+                sink.write(chunk)
+                seconds += chunk.duration
+    except OSError as exc:  # a full disk, a closed pipe
+        print(f"yomiage: cannot write the audio to {sink.name}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     log.info("%s: loaded in %.2f s, first audio after %.0f ms, %.2f s of audio",
              voice.name, loaded, (first or 0.0) * 1000, seconds)
     if cfg.out not in (None, "", "-", "null", "timing"):

@@ -9,6 +9,7 @@ from typing import BinaryIO, cast
 import orjson
 
 from yomiage.config import Config
+from yomiage.safe_io import silence_stdout
 from yomiage.text.events import read_lines
 from yomiage.text.flow import iter_sentences, sentence_json
 from yomiage.text.sanitize import sanitize
@@ -47,6 +48,12 @@ def run_text(source: str, cfg: Config, as_json: bool = False) -> int:
             else:
                 out.write(text + "\n")
             out.flush()
+    except BrokenPipeError:  # the reader had enough (`| head`): not an error
+        silence_stdout()
+    except OSError as exc:  # a full disk, /dev/full
+        silence_stdout()
+        log.error("cannot write to stdout: %s", exc.strerror or exc)
+        return 1
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

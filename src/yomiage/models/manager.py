@@ -199,12 +199,41 @@ def fetch(spec: ModelSpec, cfg: Config, *, force: bool = False) -> Path:
     return final
 
 
+def delete_entry(path: Path, base: Path) -> bool:
+    """Delete ``path`` (a folder or file under ``base``) without following symlinks.
+
+    A symlink at ``path`` is removed itself, never its target. When a folder between
+    ``base`` and ``path`` is a symlink (a linked ``models/`` or ``.partial/``), nothing
+    is deleted through it: OSError says so. True if something was removed.
+    """
+    rel = path.relative_to(base)
+    here = base
+    for part in rel.parts[:-1]:
+        here = here / part
+        if here.is_symlink():
+            raise OSError(f"{here} is a symbolic link; not deleting through it "
+                          f"(remove {path.name} by hand if it is meant)")
+    if path.is_symlink():
+        path.unlink()
+        return True
+    if path.is_dir():
+        shutil.rmtree(path)
+        return True
+    if path.exists():
+        path.unlink()
+        return True
+    return False
+
+
 def remove(spec: ModelSpec, cfg: Config) -> bool:
-    """Delete an installed model and any partial download; True if something was removed."""
+    """Delete an installed model and any partial download; True if something was removed.
+
+    Symlinks are never followed for deletes (see :func:`delete_entry`); raises OSError
+    with a one-line reason when something cannot be removed.
+    """
+    base = Path(cfg.cache_dir).expanduser()
     root = models_root(cfg)
     removed = False
     for path in (root / spec.name, root / ".partial" / spec.name):
-        if path.exists():
-            shutil.rmtree(path)
-            removed = True
+        removed = delete_entry(path, base) or removed
     return removed

@@ -96,7 +96,9 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
     voice_lang = cfg.target_lang
     if cfg.translator == "none" or (degrade and _translation_missing(cfg)):
         voice_lang = cfg.source_lang  # the original text is spoken: its language's voice
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="yomiage-load") as pool:
+    # Not a `with` block: after Ctrl-C it would wait for the models to finish loading.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="yomiage-load")
+    try:
         fut_t = pool.submit(load_translator, cfg)
         if _will_calibrate(cfg, voice_lang):  # time the voices on a CPU the load leaves
             wait([fut_t])
@@ -120,6 +122,8 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
             voice = fut_v.result()
         except Exception as exc:  # any engine failure becomes one line
             voice_error = str(exc)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     target = cfg.target_lang
     if translator is None:
         from yomiage.translate.guard import PassthroughTranslator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from yomiage.config import Config
@@ -50,6 +50,11 @@ class RunReport:
     interrupted: bool = False
     load_s: float = 0.0
     """Model load + warm-up time (filled in by whoever loaded the engines)."""
+    output_error: str | None = None
+    """Why the output could not be written (the run stopped there); None if it could."""
+    unfinished: list[str] = field(default_factory=list)
+    """Stage threads still running when the run returned (after Ctrl-C: at most
+    ``JOIN_TIMEOUT_S`` was waited for them)."""
     earlier: Any = None
     """A long run's figures for the timelines folded out of its window
     (:class:`~yomiage.narrate.timeline.RunStats`), None when ``timelines`` are all."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from yomiage.audio.base import Sink
 from yomiage.config import Config
 from yomiage.narrate.engines import EngineError
+from yomiage.safe_io import same_file
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,14 @@ def open_output(cfg: Config, sample_rate: int, *, demo: bool = False) -> tuple[S
             raise EngineError(f"cannot write {DEMO_FALLBACK_WAV}: {err}") from None
     except OSError as exc:
         raise EngineError(f"cannot open {cfg.out}: {exc}") from None
+
+
+def outputs_over_input(source: os.stat_result, cfg: Config) -> list[str]:
+    """The flags (``--out``, ``--timeline``) that name the file being read, which
+    writing would destroy: the same path, a symlink to it or a hard link."""
+    named = {"--out": cfg.out if cfg.out not in (None, "", "-", "null", "timing") else None,
+             "--timeline": cfg.timeline}
+    return [flag for flag, path in named.items() if path and same_file(source, path)]
 
 
 def is_realtime(out: str | None) -> bool:

@@ -44,6 +44,10 @@ __all__ = ["Pipeline", "PipelineOptions", "RunReport", "sentences_from_lines"]
 
 _DONE: Any = object()  # end-of-stream marker passed down the queues
 _POLL = 0.05  # seconds between checks of the stop flag while blocked
+JOIN_TIMEOUT_S = 0.5
+"""After Ctrl-C, how long the stages get (in all) to end: one that is inside a long
+native call is left, and the command then exits without interpreter finalisation
+(see :func:`yomiage.cli.main`), which would abort under a running engine."""
 
 
 @dataclass(eq=False)
@@ -100,6 +104,8 @@ class Pipeline:
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
         self._timelines = TimelineWindow(spill=spill)  # bounded: flat memory for a week
+        self.output_error: str | None = None
+        """Why the sink refused audio (the run then stopped), None while it works."""
         self._streams = options.stream_translation and can_stream(translator)
         # Engines that can stream (greedy CTranslate2) decode sentences with different
         # length limits as separate batches anyway: a batch holding the sentence due next
@@ -134,13 +140,28 @@ class Pipeline:
         except KeyboardInterrupt:
             interrupted = True
             self.abort()
-            for t in threads[1:]:
-                t.join(1.0)
+        stopped = interrupted or self._stop.is_set()  # (Ctrl-C, or the output failed)
+        unfinished = self._join(threads, JOIN_TIMEOUT_S if stopped else 5.0)
         with self._lock:
             timelines = sorted(self._timelines, key=lambda t: (t.read_at, t.seq))
             earlier = self._timelines.earlier if self._timelines.evicted else None
         return RunReport(timelines, time.perf_counter() - started, interrupted,
-                         earlier=earlier)
+                         earlier=earlier, output_error=self.output_error,
+                         unfinished=unfinished)
+
+    @staticmethod
+    def _join(threads: list[threading.Thread], timeout: float) -> list[str]:
+        """Join the stage threads within ``timeout`` seconds in all; the names of those
+        still running (a voice inside one long native call, a reader blocked on input).
+
+        A second Ctrl-C while waiting gives up waiting (the threads are daemons)."""
+        deadline = time.perf_counter() + timeout
+        try:
+            for t in threads:
+                t.join(max(0.0, deadline - time.perf_counter()))
+        except KeyboardInterrupt:
+            pass
+        return [t.name for t in threads if t.is_alive()]
 
     def abort(self) -> None:
         """Stop at once: silence the sink, drop everything queued, end the stages."""
@@ -437,16 +458,35 @@ class Pipeline:
         return True
 
     def _play_loop(self) -> None:
-        while (item := self._get(self._audio)) is not _DONE:
-            if item is None:
-                return
-            job, chunk = item
-            if chunk is None:
-                self._end_sentence(job)
-            elif not self._stale(job):
-                self._write(job, chunk)
-        if not self._stop.is_set():
-            self.sink.drain()
+        job: _Job | None = None
+        try:
+            while (item := self._get(self._audio)) is not _DONE:
+                if item is None:
+                    return
+                job, chunk = item
+                if chunk is None:
+                    self._end_sentence(job)
+                elif not self._stale(job):
+                    self._write(job, chunk)
+            if not self._stop.is_set():
+                self.sink.drain()
+        except OSError as exc:  # a full disk, a closed pipe: the run cannot go on
+            self._output_failed(job, exc)
+
+    def _output_failed(self, job: _Job | None, exc: OSError) -> None:
+        """The sink cannot take audio: say so once, count it against the sentence being
+        written (or the last one), and stop the run."""
+        why = exc.strerror or str(exc) or type(exc).__name__
+        if self.output_error is None:
+            self.output_error = why
+            log.error("cannot write the audio to %s: %s; stopping",
+                      getattr(self.sink, "name", "the output"), why)
+            with self._lock:
+                kept = list(self._timelines) if job is None else []
+                target = job.timeline if job is not None else (kept[-1] if kept else None)
+            if target is not None and target.error is None:
+                target.error = f"output: {why}"
+        self.abort()
 
     def _write(self, job: _Job, chunk: AudioChunk) -> None:
         tl = job.timeline

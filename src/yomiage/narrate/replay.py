@@ -21,7 +21,16 @@ OTHER_LINE_SECONDS = 0.01
 
 
 def line_delay(data: bytes) -> float:
-    """Seconds an agent takes to produce this line after the previous one (a model)."""
+    """Seconds an agent takes to produce this line after the previous one (a model).
+
+    A line of odd shape (fields of the wrong type) costs ``OTHER_LINE_SECONDS``."""
+    try:
+        return _line_delay(data)
+    except (AttributeError, TypeError):
+        return OTHER_LINE_SECONDS
+
+
+def _line_delay(data: bytes) -> float:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:

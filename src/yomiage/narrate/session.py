@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Iterable
@@ -32,14 +33,45 @@ def narrate_lines(lines: Iterable[Any], cfg: Config, engines: Engines, sink: Sin
     return report
 
 
+def narrate_to_sink(lines: Iterable[Any], cfg: Config, engines: Engines, sink: Sink, *,
+                    live: bool) -> RunReport:
+    """:func:`narrate_lines`, then close ``sink``. An output that fails, during the run
+    or when closing, is reported once and recorded in ``report.output_error`` (and
+    counted as an error); nothing is raised for it."""
+    try:
+        report = narrate_lines(lines, cfg, engines, sink, live=live)
+    except BaseException as err:
+        with contextlib.suppress(Exception):
+            sink.__exit__(type(err), err, err.__traceback__)
+        raise
+    try:
+        sink.__exit__(None, None, None)  # flushes what the sink holds, and closes it
+    except OSError as exc:
+        if report.output_error is None:
+            why = exc.strerror or str(exc)
+            report.output_error = why
+            log.error("cannot write the audio to %s: %s", getattr(sink, "name", "the output"),
+                      why)
+            heard = [t for t in report.timelines if t.first_audio_at is not None]
+            if heard and heard[-1].error is None:
+                heard[-1].error = f"output: {why}"
+    return report
+
+
 def finish_report(report: RunReport, cfg: Config, engines: Engines, quiet: bool) -> int:
-    """Write the timeline file, print the summary, and choose the exit code."""
+    """Write the timeline file, print the summary, and choose the exit code: 1 when the
+    audio or the timeline could not be written, else 130 after Ctrl-C, else 0."""
+    timeline_failed = False
     if cfg.timeline:
         try:
             (report.timeline_file or TimelineFile(cfg.timeline)).finish(report.timelines)
         except OSError as exc:
-            log.error("cannot write the timeline to %s: %s", cfg.timeline, exc)
+            log.error("cannot write the timeline to %s: %s", cfg.timeline,
+                      exc.strerror or exc)
+            timeline_failed = True
     if not quiet:
         sys.stderr.write(format_summary(report.timelines, report.load_s, report.wall_s,
                                         engines.summary_line(), report.earlier) + "\n")
+    if report.output_error is not None or timeline_failed:
+        return 1
     return 130 if report.interrupted else 0

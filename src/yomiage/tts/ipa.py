@@ -32,7 +32,12 @@ log = logging.getLogger(__name__)
 
 _PUNCT = re.compile(r"([,.!?;:—…]+)(?=\s|$)")
 # Sent after each request: its own output line tells where the request's output ends.
-SENTINEL = "qqqx"
+# Requests take turns with four of them, so a stale answer (output of an earlier request
+# still in the pipe) is recognised and dropped instead of being taken for this one's.
+SENTINELS = ("qqqx", "qqqz", "qqqf", "qqqk")
+SENTINEL = SENTINELS[0]
+# Text with these letters could spell a sentinel: it gets a program of its own.
+_SENTINEL_LIKE = re.compile(r"q\W*q\W*q", re.IGNORECASE)
 # espeak-ng reads stdin lines into a 1000-byte buffer: longer text would be cut mid-word.
 MAX_LINE_BYTES = 900
 _ANSWER_TIMEOUT = 5.0
@@ -47,6 +52,14 @@ def espeak_program() -> str | None:
 
 class EspeakProcess:
     """One running ``espeak-ng -q --ipa`` that phonemizes one line per request.
+
+    Framing: each request is the text line, then a sentinel word on a line of its own;
+    the request's answer is every output line before the sentinel's known answer.
+    Requests take turns through :data:`SENTINELS` (answers learnt at start, all
+    different): should any text make the program print a sentinel's answer early, the
+    rest of that answer is recognised by the next request as stale (an earlier
+    sentinel's answer) and dropped, so every later request gets its own phonemes. Text
+    that could spell a sentinel is never sent here (see :func:`espeak_ipa`).
 
     Thread-safe. ``ask`` raises RuntimeError when the program does not answer
     properly; the process is then closed and must not be used again.
@@ -63,10 +76,12 @@ class EspeakProcess:
         self._buf = b""
         self._closed = False
         self.voice = voice
-        self._sentinel = self._request(SENTINEL.encode(), probe=True)[0]
-        if not self._sentinel.strip():
+        self._turn = 0
+        self._answers = [self._request(word.encode(), probe=True)[0] for word in SENTINELS]
+        if not all(a.strip() for a in self._answers) or len(set(self._answers)) < len(
+                self._answers):
             self.close()
-            raise RuntimeError("espeak-ng gave no phonemes for the sentinel word")
+            raise RuntimeError("espeak-ng gave no distinct phonemes for the sentinel words")
 
     def ask(self, words: str) -> str:
         """IPA for ``words`` (one clause: no newline, no clause punctuation needed)."""
@@ -74,7 +89,8 @@ class EspeakProcess:
         if not line:
             return ""
         with self._lock:
-            lines = self._request(line.encode() + b"\n" + SENTINEL.encode())
+            self._turn = (self._turn + 1) % len(SENTINELS)
+            lines = self._request(line.encode() + b"\n" + SENTINELS[self._turn].encode())
         return " ".join(b" ".join(lines).decode("utf-8", "replace").split())
 
     def _request(self, payload: bytes, probe: bool = False) -> list[bytes]:
@@ -93,8 +109,11 @@ class EspeakProcess:
                 line = self._readline(deadline)
                 if probe:
                     return [line]
-                if line == self._sentinel:
+                if line == self._answers[self._turn]:
                     return out
+                if line in self._answers:  # an earlier request's end: all so far is stale
+                    out.clear()
+                    continue
                 out.append(line)
         except (OSError, RuntimeError) as exc:
             self.close()
@@ -179,9 +198,8 @@ def _ipa_once(exe: str, words: str, voice: str) -> str:
 
 
 def _ipa_words(exe: str, words: str, voice: str, persistent: bool) -> str:
-    # Text that reads like the sentinel word would end its own answer early.
-    fits = len(words.encode()) <= MAX_LINE_BYTES
-    fits = fits and re.sub(r"[^a-z]", "", words.lower()) != SENTINEL
+    # Text that could spell a sentinel word would end its own answer early.
+    fits = len(words.encode()) <= MAX_LINE_BYTES and not _SENTINEL_LIKE.search(words)
     proc = _process_for(voice) if persistent and fits else None
     if proc is not None:
         try:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from yomiage.tts.kokoro.prepared_files import remove_stale_temps, write_atomically
 from yomiage.tts.kokoro.rewrites import stft_as_conv
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def ensure_dequantized(src: Path, cache_dir: Path) -> Path:
     Raises ImportError when the ``onnx`` package is missing.
     """
     out = dequantized_path(src, cache_dir)
+    remove_stale_temps(cache_dir)  # left by a preparation that was interrupted
     if out.is_file() and out.stat().st_size > 0:
         return out
     import onnx
@@ -63,9 +64,7 @@ def ensure_dequantized(src: Path, cache_dir: Path) -> Path:
     if not add_duration_cap(model):
         log.warning("Kokoro graph: duration node not found; silence at phrase edges not capped")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".tmp{os.getpid()}")
-    onnx.save(model, str(tmp))
-    tmp.replace(out)
+    write_atomically(out, lambda tmp: onnx.save(model, str(tmp)))
     for old in cache_dir.glob(f"{src.stem}.fp32-*.onnx"):
         if old != out:  # a copy made by an older version of this rewrite
             old.unlink(missing_ok=True)

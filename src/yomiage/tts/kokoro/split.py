@@ -23,6 +23,7 @@ graph's samples (the cut itself changes nothing; bfloat16 is the only difference
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -34,9 +35,16 @@ import numpy as np
 import numpy.typing as npt
 
 from yomiage.tts.kokoro.dequant import CAP_INPUT
+from yomiage.tts.kokoro.prepared_files import remove_stale_temps, write_atomically
 from yomiage.tts.kokoro.rewrites import squared_sin_as_polynomial
 
 log = logging.getLogger(__name__)
+
+
+def _save_onnx(model: Any, path: Path) -> None:
+    import onnx
+
+    onnx.save(model, str(path))
 
 FORMAT_VERSION = "3"  # 1: the decoder's blocks were in the front; 2: Sin in the vocoder
 _DEC = "/decoder/decoder/"
@@ -162,11 +170,10 @@ def ensure_split(
     if probe is not None:
         _check(src, parts, probe)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_dir)
     for name, part in parts.items():
         out = getattr(files, name)
-        tmp = out.with_suffix(f".tmp{os.getpid()}")
-        onnx.save(part, str(tmp))
-        tmp.replace(out)
+        write_atomically(out, functools.partial(_save_onnx, part))
         for old in out_dir.glob(f"{src.stem}.{name}-*.onnx"):
             if old != out:
                 old.unlink(missing_ok=True)  # a cut made by an older version

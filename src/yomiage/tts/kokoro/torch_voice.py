@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch
 from yomiage.gpu import gpu_section
 from yomiage.tts.kokoro.frontend import SAMPLE_RATE, KokoroFrontend, package_model
 from yomiage.tts.kokoro.onnx_voice import frame_caps, warmup_text
+from yomiage.tts.kokoro.prepared_files import remove_stale_temps, write_atomically
 from yomiage.tts.kokoro.torch_graph import GraphedKokoro
 from yomiage.tts.kokoro.torch_model import KokoroModel
 from yomiage.tts.kokoro.torch_weights import load_onnx_weights
@@ -63,9 +63,8 @@ def load_model(onnx_path: Path, device: torch.device, cache_dir: Path | None = N
         if cached is not None:
             try:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_suffix(f".tmp{os.getpid()}")
-                torch.save(model.state_dict(), tmp)
-                tmp.replace(cached)
+                remove_stale_temps(cached.parent)
+                write_atomically(cached, lambda tmp: torch.save(model.state_dict(), tmp))
             except OSError as exc:
                 log.info("could not cache Kokoro weights in %s: %s", cache_dir, exc)
     return model.to(device).eval()

@@ -1,0 +1,44 @@
+"""The soak benchmark's own pieces (the full run is `yomiage bench --stage soak`)."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+
+from yomiage.bench.soak import RssSampler, soak_lines
+from yomiage.cli import build_parser
+from yomiage.narrate.replay import schedule
+
+
+def test_soak_lines_reach_the_agent_time_with_fresh_ids() -> None:
+    lines, agent_s = soak_lines(0.02)  # 72 s of agent time
+    assert agent_s >= 72
+    assert schedule(lines)[-1] >= 72 * 0.99
+    ids = [orjson.loads(ln)["message"]["id"] for ln in lines
+           if ln.startswith(b'{"type":"assistant"')]
+    passes: dict[str, set[str]] = {}
+    for i in ids:
+        base, tag = i.rsplit("-", 1)
+        passes.setdefault(tag, set()).add(base)
+    assert len(passes) >= 2  # every pass has ids of its own: never a replayed duplicate
+    assert all(p == passes["soak0"] for p in passes.values())
+
+
+def test_rss_sampler_samples() -> None:
+    with RssSampler(interval=0.01) as rss:
+        time.sleep(0.1)
+    assert len(rss.samples) >= 3 and all(mb > 1 for _, mb in rss.samples)
+
+
+def test_soak_is_a_bench_stage() -> None:
+    args = build_parser().parse_args(["bench", "--stage", "soak", "--repeat", "2"])
+    assert args.stage == "soak" and args.repeat == 2
+
+
+def test_replay_pace_survives_odd_lines() -> None:
+    from yomiage.narrate.replay import OTHER_LINE_SECONDS, line_delay
+
+    for line in (b'{"type":"stream_event","event":[1]}', b'{"type":"assistant","message":[]}',
+                 b'{"type":"stream_event","event":{"delta":{"text":5}}}', b"[]", b"\xff"):
+        assert line_delay(line) == OTHER_LINE_SECONDS
