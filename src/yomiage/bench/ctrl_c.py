@@ -35,6 +35,8 @@ class CtrlCTrial:
     """The run had ended by itself before the signal was sent."""
 
     stderr_tail: str = ""
+    python_startup: bool = False
+    """The signal came while Python itself started (before any yomiage code ran)."""
 
     @property
     def interrupted(self) -> bool:
@@ -82,6 +84,10 @@ def ctrl_c_trial(args: list[str], delay: float, workdir: Path,
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
     if proc.stderr:
         proc.stderr.close()
-    aborted = code is not None and code < 0 and code != -signal.SIGINT
-    return CtrlCTrial(delay, code, round(exit_s, 3), "Traceback" in err,
-                      aborted or "Fatal Python error" in err, finished_first, err[-300:])
+    # Python's own start-up (before any yomiage code): its failure is reported by Python
+    # ("Fatal Python error: init_import_site", or a traceback of frozen modules only).
+    startup = "Traceback" in err and ("init_import_site" in err or "yomiage" not in err)
+    aborted = (code is not None and code < 0 and code != -signal.SIGINT) or (
+        "Fatal Python error" in err and not startup)
+    return CtrlCTrial(delay, code, round(exit_s, 3), "Traceback" in err, aborted,
+                      finished_first, err[-300:], startup)

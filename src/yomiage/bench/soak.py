@@ -395,6 +395,7 @@ def run_ctrl_c_trials(cfg: Config, trials: int) -> dict[str, Any]:
         "clean": sum(r.clean for r in results),
         "aborts": sum(r.aborted for r in results),
         "tracebacks": sum(r.traceback for r in results),
+        "in_python_startup": sum(r.python_startup for r in results),
         "exit_codes": sorted({r.exit_code for r in results}, key=str),
         "within_1s": sum(1 for r in interrupted if r.exit_s <= 1.0),
         "wav_files": wavs, "wav_valid": wav_valid,
