@@ -246,8 +246,10 @@ def bench_first_audio(d: BenchDaemon, cfg: Config, replies: list[str]) -> dict[s
         pipe = Pipeline(PipelineOptions.from_config(cfg, live=False), engines.translator,
                         engines.voice, sink)
         with sink:
-            report = pipe.run(sentences_from_lines(
-                [RawLine(1, line.encode(), time.perf_counter())], TextFlow(cfg)))
+            # the line arrives in a running pipeline (stamped when its reader takes it),
+            # as the daemon's arrives in a running daemon
+            arriving = (RawLine(1, line.encode(), time.perf_counter()) for _ in range(1))
+            report = pipe.run(sentences_from_lines(arriving, TextFlow(cfg)))
         first = min((t for t in report.timelines if t.first_audio_at is not None),
                     key=lambda t: t.seq, default=None)
         if first is not None and first.first_audio_at is not None:
