@@ -23,10 +23,11 @@ def parse(obj: object) -> ev.Event | None:
     return parse_line(RawLine(7, data, 0.0))
 
 
-def test_read_lines_splits_on_newline_only() -> None:
-    data = b'a\r\n\xef\xbb\xbfb\xe2\x80\xa8c\x85\n\nlast'
+def test_read_lines_splits_on_line_endings_only() -> None:
+    data = b'a\r\n\xef\xbb\xbfb\xe2\x80\xa8c\xc2\x85\x85\n\nlast'
     lines = list(read_lines(io.BytesIO(data)))
-    assert [x.data for x in lines] == [b"a\r", b"\xef\xbb\xbfb\xe2\x80\xa8c\x85", b"", b"last"]
+    assert [x.data for x in lines] == [b"a", b"\xef\xbb\xbfb\xe2\x80\xa8c\xc2\x85\x85", b"",
+                                       b"last"]
     assert [x.line_no for x in lines] == [1, 2, 3, 4]
     assert all(x.read_at > 0 for x in lines)
 

@@ -15,7 +15,7 @@ from yomiage import __version__
 from yomiage.config import Config, load_config
 
 COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say",
-            "daemon")
+            "daemon", "hooks", "hook", "follow")
 
 
 def _add_daemon_flag(p: argparse.ArgumentParser) -> None:
@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("voices", help="list engines, voices and languages")
     p.add_argument("--lang", metavar="LANG", help="only voices for this language")
 
-    sub.add_parser("doctor", help="check what works on this machine and how to fix the rest")
+    p = sub.add_parser("doctor", help="check what works on this machine and how to fix the rest")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure again which voice keeps up on this machine (a few seconds)")
 
     p = sub.add_parser("say", help="speak one line: yomiage say 'こんにちは' --lang ja")
     p.add_argument("text", help="what to say")
@@ -192,7 +194,42 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_flags(p)
     _add_speech_flags(p)
     _add_output_flags(p)
+
+    _add_hooks_parsers(sub)
     return parser
+
+
+def _add_hooks_parsers(sub: Any) -> None:
+    """`yomiage hooks …` (install into agents' settings) and `yomiage follow`."""
+    p = sub.add_parser("hooks", help="install yomiage's hooks into Claude Code, Codex or "
+                                     "Gemini CLI: yomiage hooks install")
+    p.add_argument("action", choices=["install", "uninstall", "status"])
+    p.add_argument("--agent", choices=["claude", "codex", "gemini"], default="claude")
+    p.add_argument("--scope", choices=["user", "project", "local"], default="user",
+                   help="user (~/.claude/settings.json), project (.claude/settings.json) "
+                        "or local (.claude/settings.local.json)")
+    p.add_argument("--events", nargs="+", metavar="EVENT",
+                   help="events to hook (default: the usual ones; 'all' adds SubagentStop "
+                        "and PreToolUse)")
+    p.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
+    p.add_argument("--replace", action="store_true",
+                   help="Codex: replace another notify program (it runs only one)")
+
+    p = sub.add_parser("hook", help="(run by an agent) hand one hook payload to the daemon")
+    p.add_argument("--agent", choices=["claude", "codex", "gemini"], default="claude")
+    p.add_argument("payload", nargs="?", help="the payload (Codex passes it as an argument; "
+                                              "others on stdin)")
+
+    p = sub.add_parser("follow", help="narrate the newest Claude Code transcript as it grows")
+    p.add_argument("path", nargs="?", help="a transcript .jsonl or a folder "
+                                           "(default ~/.claude/projects)")
+    p.add_argument("--from-start", action="store_true",
+                   help="speak what the transcript already holds too")
+    p.add_argument("--interval", type=float, default=0.1, metavar="SECONDS",
+                   help="how often to look for new lines (default 0.1)")
+    _add_policy_flags(p)
+    _add_speech_flags(p)
+    _add_output_flags(p)
 
 
 _CONFIG_KEYS = {f for f in Config.__dataclass_fields__}
@@ -220,6 +257,10 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `yomiage` console script; returns the exit code."""
     raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["hook"]:  # an agent's hook: the light client, never the full parser
+        from yomiage.hooks.cli import main as hook_main
+
+        return hook_main(raw[1:])
     parser = build_parser()
     args = parser.parse_args(_normalise_argv(raw))
     from yomiage.logs import setup_logging
@@ -278,7 +319,7 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     if cmd == "doctor":
         from yomiage.commands.doctor import run_doctor
 
-        return run_doctor(cfg)
+        return run_doctor(cfg, calibrate=bool(getattr(args, "calibrate", False)))
     if cmd == "say":
         from yomiage.commands.say import run_say
 
@@ -287,6 +328,20 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
 
             return say_via_daemon(args.text, lang=args.lang)
         return run_say(args.text, cfg, lang=args.lang)
+    if cmd == "hook":  # reached only with global flags before it (`yomiage -v hook`)
+        from yomiage.hooks.cli import main as hook_main
+
+        return hook_main(["--agent", args.agent, *([args.payload] if args.payload else [])])
+    if cmd == "hooks":
+        from yomiage.commands.hooks import run_hooks
+
+        return run_hooks(args.action, agent=args.agent, scope=args.scope, events=args.events,
+                         dry_run=args.dry_run, replace=args.replace)
+    if cmd == "follow":
+        from yomiage.commands.follow import run_follow
+
+        return run_follow(args.path, cfg, from_start=args.from_start, interval=args.interval,
+                          quiet=args.quiet)
     raise AssertionError(f"unhandled command {cmd!r}")
 
 

@@ -115,8 +115,12 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     old_tr: Any = None
     skipped = ""
     if args.baseline and eng.hf_dir is None:
+        from yomiage.bench.random_ct2 import torch_available
+
         skipped = ("no Transformers checkpoint of this model here (run with --shape for a "
-                   "random-weight one)")
+                   "random-weight one)") if torch_available() else (
+            "the old design translates with Transformers: it needs PyTorch and "
+            "Transformers (pip install 'yomiage[convert,bench]' or ./setup.sh --test)")
     elif args.baseline:
         assert eng.hf_dir is not None
         # The old design ran one stage at a time, so its translator gets every core.
@@ -216,10 +220,19 @@ def _other_stage(stage: str, args: argparse.Namespace, cfg: Config) -> dict[str,
             threads=cfg.threads, baseline_n=args.baseline_n,
             vmap_sizes=[int(x) for x in args.vmap_sizes.split(",") if x.strip()],
             baseline_threads=args.baseline_threads, openvino=args.openvino))
-    from yomiage.bench.voice import bench_voice
+    from yomiage.bench.voice import SENTENCES, bench_voice, stderr_progress
 
     engines = args.engines or (None if cfg.voice == "auto" else [cfg.voice])
-    return dict(bench_voice(engines, args.repeat or 30))
+    return dict(bench_voice(engines, args.repeat or SENTENCES, cfg,
+                            progress=stderr_progress))
+
+
+def missing_hint(exc: ImportError) -> str:
+    """The one line to print for a benchmark that cannot import what it needs."""
+    if (exc.name or "").split(".")[0] in ("torch", "transformers"):
+        return (f"it needs PyTorch and Transformers ({exc}); install them with "
+                "pip install 'yomiage[convert,bench]' or ./setup.sh --test")
+    return str(exc)
 
 
 def run_bench(args: argparse.Namespace, cfg: Config) -> int:
@@ -237,7 +250,7 @@ def run_bench(args: argparse.Namespace, cfg: Config) -> int:
             else:
                 results[stage] = _other_stage(stage, args, cfg)
         except ImportError as exc:
-            log.error("bench %s is not available: %s", stage, exc)
+            log.error("bench %s is not available: %s", stage, missing_hint(exc))
             return 2
     if args.plot and "pipeline" in results:
         from yomiage.bench.plot import plot_waterfall

@@ -204,11 +204,18 @@ def corpus_text() -> list[str]:
     return [ln for t in out for ln in t.splitlines() if ln.strip()]
 
 
-def random_model(shape: str, cache_dir: str) -> tuple[Path, Path]:
+def random_model(shape: str, cache_dir: str) -> tuple[Path | None, Path]:
     """A random-weight model of ``shape`` (built once, then reused): (hf_dir, ct2_dir).
 
-    The translation benchmark's model is shared when that module is present.
+    The translation benchmark's model is shared when that module is present. Without
+    PyTorch and Transformers (the runtime install), a Marian shape is written directly
+    through CTranslate2 (bench/random_ct2.py) and there is no hf_dir; other shapes raise
+    ImportError naming the extra to install.
     """
+    from yomiage.bench.random_ct2 import torch_available, torchless_model
+
+    if not torch_available():
+        return None, torchless_model(shape, Path(cache_dir).expanduser())
     try:
         from yomiage.bench.translate import (  # type: ignore[import-not-found,unused-ignore]
             shape_model,

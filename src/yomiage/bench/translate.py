@@ -276,6 +276,11 @@ def bench_translate(shape: str, device: str = "cpu", n: int = 50, baseline: bool
     adds the OpenVINO engine's variants on the CPU (when OpenVINO is installed).
     """
     quiet_openmp()
+    from yomiage.bench.random_ct2 import torch_available
+
+    if not torch_available():  # before minutes of building: say so at once
+        raise ModuleNotFoundError("the translation benchmark builds its models and its "
+                                  "baseline with Transformers", name="torch")
     cfg = load_config({})
     spec = SHAPES[shape]
     hf, ct2 = shape_model(shape, Path(cfg.cache_dir))

@@ -12,7 +12,13 @@ float32 copy without the duration caps.
 ``piper-whole`` is Piper's former path (whole graph per phrase, one espeak-ng program per
 clause), the baseline of ``piper`` (decoder windows, resident espeak-ng).
 
-    yomiage bench --stage voice --engines kokoro piper openjtalk espeak --repeat 30
+By default the installed engines (``kokoro``, plus ``kokoro-fp32`` where ``kokoro`` runs
+its vocoder in bfloat16, ``openjtalk``, ``piper``, ``espeak``) read :data:`SENTENCES`
+sentences each, so that the run takes a few minutes even where Kokoro is slow; the lever
+variants above run when named. Nothing here needs PyTorch except ``kokoro-cpu``.
+Progress goes to stderr, one line per sentence.
+
+    yomiage bench --stage voice --engines kokoro kokoro-int8 piper openjtalk espeak --repeat 30
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import logging
 import os
 import platform
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
@@ -34,9 +42,32 @@ from yomiage.tts.base import Voice
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINES = ("kokoro", "kokoro-fp32", "kokoro-cpu", "kokoro-nocap", "kokoro-int8", "piper",
-                   "openjtalk", "espeak")
+DEFAULT_ENGINES = ("kokoro", "piper", "openjtalk", "espeak")
+LEVER_ENGINES = ("kokoro-fp32", "kokoro-cpu", "kokoro-nocap", "kokoro-int8", "piper-whole")
 JA_ENGINES = ("kokoro", "openjtalk")
+SENTENCES = 10
+"""Sentences per language by default (``--repeat`` sets it; 0 = all 30)."""
+
+Progress = Callable[[str], None]
+
+
+def stderr_progress(line: str) -> None:
+    """Write one progress line to stderr (the report itself goes to stdout)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def default_engines(cfg: Config) -> list[str]:
+    """The engines timed when none are named: the shipped ones, and ``kokoro-fp32``
+    beside ``kokoro`` where the latter's vocoder runs in bfloat16 (the float32 path is
+    then its side-by-side baseline); on other CPUs the two are the same path."""
+    engines = list(DEFAULT_ENGINES)
+    if cfg.cpu_bf16:
+        from yomiage.tts.kokoro.split import bf16_cpu
+
+        if bf16_cpu():
+            engines.insert(1, "kokoro-fp32")
+    return engines
 
 
 def load_sentences(lang: str) -> list[str]:
@@ -138,11 +169,13 @@ def _summary(first: list[float], total: list[float], audio: list[float],
 
 
 def _bench_language(engines: list[str], cfg: Config, sentences: list[str],
-                    result: dict[str, Any]) -> None:
+                    result: dict[str, Any], progress: Progress | None = None) -> None:
     """Load ``engines`` (one language), then time them interleaved on ``sentences``."""
+    say = progress or (lambda _line: None)
     voices: dict[str, Voice] = {}
     info: dict[str, dict[str, Any]] = {}
     for engine in engines:
+        say(f"voice bench: loading {engine}")
         try:
             t0 = time.perf_counter()
             voice = _load(engine, cfg)
@@ -163,15 +196,19 @@ def _bench_language(engines: list[str], cfg: Config, sentences: list[str],
         e: ([], [], [], []) for e in voices}
     base_t: list[float] = []
     base_a: list[float] = []
-    for text in sentences:
+    for i, text in enumerate(sentences, 1):
+        done = []
         for engine, voice in voices.items():
             measured = _stream_once(voice, text)
             for bucket, value in zip(times[engine], measured, strict=True):
                 bucket.append(value)
+            done.append(f"{engine} {measured[0] * 1e3:.0f} ms")
         if baseline:
             bt, ba = _package_once(text)
             base_t.append(bt)
             base_a.append(ba)
+            done.append(f"package API {bt * 1e3:.0f} ms")
+        say(f"voice bench: sentence {i}/{len(sentences)} — first chunk: {', '.join(done)}")
     base = _summary(base_t, base_t, base_a) if baseline else None
     for engine in voices:
         out: dict[str, Any] = {**info[engine], **_summary(*times[engine])}
@@ -196,16 +233,17 @@ def _compare(engines: dict[str, Any], new: str, old: str) -> None:
             for p in ("p50", "p95")}, "ratio_rtf": round(b["rtf"] / max(1e-9, a["rtf"]), 2)}
 
 
-def bench_voice(engines: list[str] | None = None, n: int = 30,
-                cfg: Config | None = None) -> dict[str, Any]:
-    """Benchmark each engine on ``n`` sentences (0 = all) of its language.
+def bench_voice(engines: list[str] | None = None, n: int = SENTENCES,
+                cfg: Config | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Benchmark each engine on ``n`` sentences (0 = all) of its language; ``progress``
+    gets a line per engine loaded and per sentence timed.
 
     Returns {"hardware", "date", "engines": {engine: {load_s, first_chunk {p50_ms,
     p95_ms}, rtf, …, baseline?, ratio_*?}}, "errors"}. An engine that cannot load is
     listed under "errors" and the others still run.
     """
     cfg = cfg or load_config({})  # the user's cache, so Kokoro's float32 copy is reused
-    engines = list(engines or DEFAULT_ENGINES)
+    engines = list(engines or default_engines(cfg))
     result: dict[str, Any] = {
         "stage": "voice", "hardware": hardware(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -216,7 +254,8 @@ def bench_voice(engines: list[str] | None = None, n: int = 30,
         group = [e for e in engines if _language(e) == lang]
         if group:
             sentences = load_sentences(lang)
-            _bench_language(group, cfg, sentences[:n] if n > 0 else sentences, result)
+            _bench_language(group, cfg, sentences[:n] if n > 0 else sentences, result,
+                            progress)
     result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
 

@@ -35,7 +35,9 @@ def _run(cfg: Config, record: str | None) -> int:
     from yomiage.daemon.server import serve
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s yomiage[%(process)d]: %(message)s"))
+    from yomiage.logs import SafeFormatter  # log lines may quote a session's stream
+
+    handler.setFormatter(SafeFormatter("%(asctime)s yomiage[%(process)d]: %(message)s"))
     root = logging.getLogger("yomiage")
     root.handlers[:] = [handler]
     if root.level > logging.INFO or root.level == logging.NOTSET:

@@ -233,6 +233,36 @@ def check_voices(cfg: Config) -> list[Check]:
                   f"{best} ({len(mine)} installed for {lang}); engines: {', '.join(engines)}")]
 
 
+def check_voice_speed(cfg: Config, run: bool = False) -> list[Check]:
+    """Which voice keeps up on this machine (tts/calibrate.py): the cached calibration,
+    or (``run``: ``yomiage doctor --calibrate``) a new one, for the listener's language."""
+    from yomiage.tts import calibrate as cal_mod
+    from yomiage.tts.registry import installed_voices, load_named
+
+    lang = cfg.target_lang
+    name = f"voice speed ({lang})"
+    if not cfg.voice.strip().lower().startswith("auto"):
+        return [Check(name, None, f"--voice {cfg.voice} is set: no choice by speed")]
+    names = installed_voices(cfg, lang)
+    engines = cal_mod.engines_in_order(names)
+    if run:
+        if not names:
+            return [Check(name, False, "no installed voice to measure")]
+        cal, _ = cal_mod.calibrate(cfg, lang, names, lambda n: load_named(cfg, lang, n),
+                                   keep_if_loaded=True)
+    else:
+        found = cal_mod.load_cached(cfg, lang, engines)
+        if found is None:
+            return [Check(name, None, "not measured yet: measured once when a voice is first "
+                          "chosen (or now: yomiage doctor --calibrate)")]
+        cal = found
+    chosen = cal_mod.rank(names, cal.rtf)[0] if names else "none"
+    ok = any(cal_mod.keeps_up(v) for v in cal.rtf.values())
+    return [Check(name, ok, f"auto speaks with {chosen}: {cal_mod.describe(cal)}",
+                  "" if ok else "no voice keeps up with translation beside it: narration "
+                  "may fall behind (lag control drops the oldest speech)")]
+
+
 CHECKS: tuple[Callable[[Config], list[Check]], ...] = (
     lambda cfg: check_python(),
     lambda cfg: check_audio(),
@@ -259,12 +289,16 @@ def collect(
     return rows
 
 
-def run_doctor(cfg: Config) -> int:
-    """Print what works on this machine and how to fix the rest; 0 when yomiage can speak."""
+def run_doctor(cfg: Config, calibrate: bool = False) -> int:
+    """Print what works on this machine and how to fix the rest; 0 when yomiage can speak.
+
+    ``calibrate``: measure again which voice keeps up here (a few seconds)."""
     from rich.console import Console
     from rich.table import Table
 
-    rows = collect(cfg)
+    # the speed check first: check_voices (last) then names the voice it chose
+    rows = collect(cfg, [*CHECKS[:-1], lambda c: check_voice_speed(c, run=calibrate),
+                         *CHECKS[-1:]])
     table = Table(title="yomiage doctor", show_lines=False)
     for col in ("check", "", "found", "fix"):
         table.add_column(col, overflow="fold")

@@ -62,6 +62,8 @@ def run_narrate(source: str, cfg: Config, quiet: bool) -> int:
         except EngineError as exc:
             log.error("%s", exc)
             return 2
+        if not quiet and engines.voice_line():
+            sys.stderr.write(f"yomiage: {engines.voice_line()}\n")
         live = is_realtime(out) and not _is_regular_file(stream)
         with sink:
             report = narrate_lines(read_lines(stream), cfg, engines, sink, live=live)

@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, cast
 import orjson
 
 from yomiage.config import Config
+from yomiage.text.sanitize import sanitize, sanitize_line
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def _brief_input(tool_input: Any) -> str:
     for key in _TOOL_ARG_KEYS:
         value = tool_input.get(key)
         if isinstance(value, str) and value:
+            value = sanitize(value)
             first = value.strip().splitlines()[0] if value.strip() else ""
             return first if len(first) <= 80 else first[:77] + "…"
     return ""
@@ -76,6 +78,8 @@ class ConversationRenderer:
     """Prints a readable view of stream-json lines on a rich console (stderr).
 
     Unknown or malformed lines are ignored here: the narration's reader reports them.
+    Every string from the stream is sanitized (:mod:`yomiage.text.sanitize`: no escape
+    sequence reaches the terminal) and its rich markup escaped before it is printed.
     """
 
     def __init__(self, console: Any = None) -> None:
@@ -99,7 +103,10 @@ class ConversationRenderer:
 
     def _show(self, obj: dict[str, Any]) -> None:
         from rich.markdown import Markdown
-        from rich.markup import escape
+        from rich.markup import escape as escape_markup
+
+        def escape(value: str) -> str:  # one line of stream text, safe as rich markup
+            return escape_markup(sanitize_line(value))
 
         kind = obj.get("type")
         sub = obj.get("parent_tool_use_id") is not None or obj.get("isSidechain") is True
@@ -113,9 +120,11 @@ class ConversationRenderer:
                     continue
                 if block.get("type") == "text" and str(block.get("text", "")).strip():
                     if sub:
-                        self.console.print(f"[dim]{indent}{escape(block['text'].strip())}[/dim]")
+                        self.console.print(f"[dim]{indent}"
+                                           f"{escape_markup(sanitize(block['text']).strip())}[/dim]")
                     else:
-                        self.console.print(Markdown(block["text"]))
+                        # links shown with their target: a stream cannot hide one behind its text
+                        self.console.print(Markdown(sanitize(block["text"]), hyperlinks=False))
                 elif block.get("type") in ("tool_use", "server_tool_use"):
                     arg = escape(_brief_input(block.get("input")))
                     self.console.print(f"{indent}[cyan]⏺ {escape(str(block.get('name')))}[/cyan]"
@@ -124,7 +133,7 @@ class ConversationRenderer:
             content = obj["message"].get("content")
             for block in content if isinstance(content, list) else []:
                 if isinstance(block, dict) and block.get("type") == "tool_result":
-                    text = _result_text(block.get("content")).strip()
+                    text = sanitize(_result_text(block.get("content"))).strip()
                     lines = text.splitlines() or [""]
                     more = f" [dim](+{len(lines) - 1} lines)[/dim]" if len(lines) > 1 else ""
                     style = "red" if block.get("is_error") else "dim"
@@ -199,6 +208,8 @@ def run_agent(argv: list[str], cfg: Config, render: bool, quiet: bool) -> int:
             child.terminate()
             child.wait()
             return 2
+        if not quiet and engines.voice_line():
+            sys.stderr.write(f"yomiage: {engines.voice_line()}\n")
         renderer = ConversationRenderer() if render else None
         lines = tee_lines(read_lines(cast(BinaryIO, child.stdout)), renderer)
         with sink:

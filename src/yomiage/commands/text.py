@@ -11,6 +11,7 @@ import orjson
 from yomiage.config import Config
 from yomiage.text.events import read_lines
 from yomiage.text.flow import iter_sentences, sentence_json
+from yomiage.text.sanitize import sanitize
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +35,17 @@ def run_text(source: str, cfg: Config, as_json: bool = False) -> int:
     out = sys.stdout
     try:
         for s in iter_sentences(read_lines(stream), cfg):
+            text = sanitize(s.text)  # clean from the text half already; a last guard
             if as_json:
-                out.write(orjson.dumps(sentence_json(s)).decode() + "\n")
+                obj = sentence_json(s)
+                obj["text"] = text
+                if s.message_id is not None:  # JSON escapes controls, not bidi overrides
+                    obj["message_id"] = sanitize(s.message_id)
+                out.write(orjson.dumps(obj).decode() + "\n")
             elif s.continues:  # a clause of a longer sentence: the rest follows on this line
-                out.write(s.text + ("" if s.text[-1] >= "\u3000" else " "))
+                out.write(text + ("" if text[-1:] >= "\u3000" else " "))
             else:
-                out.write(s.text + "\n")
+                out.write(text + "\n")
             out.flush()
     finally:
         if stream is not sys.stdin.buffer:

@@ -18,8 +18,10 @@ from pathlib import PurePath
 
 from yomiage.config import Config
 from yomiage.records import Sentence, SentenceKind
+from yomiage.text.bounds import WordCap
 from yomiage.text.events import RawLine
 from yomiage.text.flow import TextFlow
+from yomiage.text.sanitize import StreamSanitizer
 from yomiage.text.segment import Piece, Segmenter, tidy
 from yomiage.text.speech_text import SpeechText
 
@@ -35,6 +37,8 @@ class _Reply:
     seg: Segmenter
     had: str = ""  # the reply text received so far
     complete: bool = False
+    clean: StreamSanitizer = field(default_factory=StreamSanitizer)  # no escapes spoken
+    words: WordCap = field(default_factory=WordCap)  # no endless word spoken
 
 
 def project_name(cwd: str | None, project: str | None = None) -> str:
@@ -135,12 +139,14 @@ class Session:
             rep.had = text
         pieces: list[Piece] = []
         if delta:
-            spoken = rep.speech.feed(delta)
+            spoken = rep.words.feed(rep.speech.feed(rep.clean.feed(delta)))
             if spoken:
                 pieces = rep.seg.feed(spoken)
         if complete:
             rep.complete = True
-            tail = rep.speech.flush()
+            held = rep.clean.flush()
+            tail = rep.words.feed((rep.speech.feed(held) if held else "") + rep.speech.flush())
+            tail += rep.words.flush()
             if tail:
                 pieces += rep.seg.feed(tail)
             pieces += rep.seg.flush()

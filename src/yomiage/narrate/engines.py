@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from yomiage.config import Config
 from yomiage.translate.base import Translator
 from yomiage.tts.base import Voice
+
+log = logging.getLogger(__name__)
 
 # Idle OpenMP threads sleep instead of spinning (unless the user chose otherwise): the
 # translator and the voice share the cores, and spinning threads of one starve the other;
@@ -38,6 +41,9 @@ class Engines:
     target_lang: str
     notes: list[str] = field(default_factory=list)
     """Plain sentences about what was used instead of what was asked for."""
+    voice_note: str = ""
+    """Why ``voice = auto`` passed over a better installed voice ("kokoro is too slow on
+    this CPU (RTF 0.94); --voice kokoro to use it anyway"), or ""."""
 
     def describe(self) -> dict[str, Any]:
         """Engine, model and device of the translator, and the voice, for reports."""
@@ -53,7 +59,12 @@ class Engines:
         d = self.describe()
         model = f" {d['model']}" if d.get("model") else ""
         device = f" on {d['device']}" if d.get("device") else ""
-        return f"translation: {d.get('engine')}{model}{device}; voice: {self.voice.name}"
+        note = f" — {self.voice_note}" if self.voice_note else ""
+        return f"translation: {d.get('engine')}{model}{device}; voice: {self.voice.name}{note}"
+
+    def voice_line(self) -> str:
+        """The narrator's first line when ``auto`` passed over a better voice, else ""."""
+        return f"voice: {self.voice.name} — {self.voice_note}" if self.voice_note else ""
 
 
 def lang_name(code: str) -> str:
@@ -87,6 +98,8 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
         voice_lang = cfg.source_lang  # the original text is spoken: its language's voice
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="yomiage-load") as pool:
         fut_t = pool.submit(load_translator, cfg)
+        if _will_calibrate(cfg, voice_lang):  # time the voices on a CPU the load leaves
+            wait([fut_t])
         fut_v = pool.submit(load_warm_voice, cfg, voice_lang)
         try:
             translator = fut_t.result()
@@ -125,7 +138,30 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
         target = cfg.source_lang
     if voice is None:
         raise EngineError(f"no voice for {lang_name(voice_lang)}: {voice_error}")
-    return Engines(translator, voice, time.perf_counter() - started, target, notes)
+    return Engines(translator, voice, time.perf_counter() - started, target, notes,
+                   _voice_note(cfg, voice))
+
+
+def _will_calibrate(cfg: Config, lang: str) -> bool:
+    """True when loading the voice will first time the installed voices (tts/calibrate.py):
+    then the translator loads first, so that its loading does not slow the measurement."""
+    from yomiage.tts.registry import needs_calibration
+
+    try:
+        return needs_calibration(cfg, lang)
+    except (ValueError, OSError):
+        return False
+
+
+def _voice_note(cfg: Config, voice: Voice) -> str:
+    """Why ``auto`` chose ``voice`` (tts/registry.voice_note); "" when that cannot be told."""
+    from yomiage.tts.registry import voice_note
+
+    try:
+        return voice_note(cfg, voice.language, voice.name)
+    except (ValueError, OSError) as exc:
+        log.debug("no note on the voice choice: %s", exc)
+        return ""
 
 
 def _translation_missing(cfg: Config) -> bool:

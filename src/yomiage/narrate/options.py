@@ -42,13 +42,20 @@ class PipelineOptions:
 
 @dataclass
 class RunReport:
-    """What one run did: a timeline per sentence, plus run-level facts."""
+    """What one run did: a timeline per sentence (the last
+    :data:`~yomiage.narrate.timeline.WINDOW` or so of a long run), plus run-level facts."""
 
     timelines: list[Timeline]
     wall_s: float
     interrupted: bool = False
     load_s: float = 0.0
     """Model load + warm-up time (filled in by whoever loaded the engines)."""
+    earlier: Any = None
+    """A long run's figures for the timelines folded out of its window
+    (:class:`~yomiage.narrate.timeline.RunStats`), None when ``timelines`` are all."""
+    timeline_file: Any = None
+    """The ``--timeline`` writer when the run spilled timelines to it
+    (:class:`~yomiage.narrate.timeline.TimelineFile`)."""
 
     @property
     def spoken(self) -> list[Timeline]:

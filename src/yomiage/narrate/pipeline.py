@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 from yomiage.audio.base import Sink
 from yomiage.narrate.lag import LagPolicy, estimate_seconds, skip_notice
 from yomiage.narrate.options import PipelineOptions, RunReport, sentences_from_lines
+from yomiage.narrate.timeline import TimelineWindow
 from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
 from yomiage.translate.base import Translator
 from yomiage.translate.streaming import can_stream, translate_stream
@@ -72,7 +73,9 @@ class Pipeline:
     """
 
     def __init__(self, options: PipelineOptions, translator: Translator, voice: Voice,
-                 sink: Sink) -> None:
+                 sink: Sink, spill: Callable[[Timeline], None] | None = None) -> None:
+        """``spill`` gets each finished timeline that leaves the bounded window
+        (:class:`~yomiage.narrate.timeline.TimelineWindow`): the ``--timeline`` writer."""
         self.options = options
         self.translator = translator
         self.voice = voice
@@ -96,7 +99,7 @@ class Pipeline:
         self._turn: int | None = None
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
-        self._timelines: list[Timeline] = []
+        self._timelines = TimelineWindow(spill=spill)  # bounded: flat memory for a week
         self._streams = options.stream_translation and can_stream(translator)
         # Engines that can stream (greedy CTranslate2) decode sentences with different
         # length limits as separate batches anyway: a batch holding the sentence due next
@@ -135,7 +138,9 @@ class Pipeline:
                 t.join(1.0)
         with self._lock:
             timelines = sorted(self._timelines, key=lambda t: (t.read_at, t.seq))
-        return RunReport(timelines, time.perf_counter() - started, interrupted)
+            earlier = self._timelines.earlier if self._timelines.evicted else None
+        return RunReport(timelines, time.perf_counter() - started, interrupted,
+                         earlier=earlier)
 
     def abort(self) -> None:
         """Stop at once: silence the sink, drop everything queued, end the stages."""

@@ -1,12 +1,20 @@
-"""Timelines out: JSON lines per sentence, latency percentiles, the one-screen summary."""
+"""Timelines out: JSON lines per sentence, latency percentiles, the one-screen summary.
+
+A run keeps a bounded window of timelines (:class:`TimelineWindow`); the summary's figures
+are kept incrementally (:class:`RunStats`), so a week-long run's memory stays flat, and
+``--timeline FILE`` gets every sentence, written as it leaves the window
+(:class:`TimelineFile`)."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -75,19 +83,194 @@ def _ms(value: float | None) -> str:
 
 
 def format_summary(timelines: Sequence[Timeline], load_s: float, wall_s: float,
-                   engines: str = "") -> str:
-    """A few lines for stderr: sentences, first-audio P50/P95, skipped, errors, load time."""
-    lat = first_audio_ms(timelines)
-    spoken = sum(1 for t in timelines if is_measured(t))
-    skipped = sum(1 for t in timelines if t.skipped)
-    errors = sum(1 for t in timelines if t.error)
-    audio = sum(t.audio_seconds for t in timelines)
+                   engines: str = "", earlier: RunStats | None = None) -> str:
+    """A few lines for stderr: sentences, first-audio P50/P95, skipped, errors, load time.
+
+    ``earlier``: the figures of the timelines already folded out of the run's window
+    (:class:`TimelineWindow`); without it, ``timelines`` are the whole run.
+    """
+    stats = earlier.copy() if earlier is not None else RunStats()
+    for t in timelines:
+        stats.add(t)
+    audio = sum(t.audio_seconds for t in timelines)  # summed as always for a short run
+    if earlier is not None:
+        audio += earlier.audio
+    lat = stats.latency
     lines = [
-        f"spoken {spoken} sentences ({audio:.1f} s of audio) in {wall_s:.1f} s; "
-        f"skipped {skipped}; errors {errors}",
-        f"first audio: P50 {_ms(percentile(lat, 50))}, P95 {_ms(percentile(lat, 95))}, "
-        f"max {_ms(max(lat) if lat else None)}; models loaded in {load_s:.2f} s",
+        f"spoken {stats.spoken} sentences ({audio:.1f} s of audio) in {wall_s:.1f} s; "
+        f"skipped {stats.skipped}; errors {stats.errors}",
+        f"first audio: P50 {_ms(lat.percentile(50))}, P95 {_ms(lat.percentile(95))}, "
+        f"max {_ms(lat.max)}; models loaded in {load_s:.2f} s",
     ]
     if engines:
         lines.append(engines)
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------- bounded timelines ----
+
+WINDOW = 4096
+"""Timelines a pipeline keeps whole (about 3.5 MB); older, finished ones are folded into
+:class:`RunStats` (and written to ``--timeline FILE``) and dropped. Four times the
+pipeline's own bound on queued sentences (``max_pending``), so a timeline leaves the window
+long after it is final."""
+EXACT_LATENCIES = 100_000
+"""First-audio latencies kept exactly (800 KB); beyond, a histogram of 0.5 % wide bins."""
+_BIN = math.log(1.005)
+
+
+class LatencyDigest:
+    """First-audio latencies (ms): exact percentiles for the first
+    :data:`EXACT_LATENCIES`, then a log-binned histogram (relative error under 0.5 %),
+    so its memory stays flat however long the run."""
+
+    def __init__(self) -> None:
+        self.exact: array[float] | None = array("d")
+        self.bins: dict[int, int] = {}
+        self.count = 0
+        self.max: float | None = None
+
+    def add(self, ms: float) -> None:
+        """Count one latency."""
+        self.count += 1
+        self.max = ms if self.max is None else max(self.max, ms)
+        if self.exact is not None:
+            self.exact.append(ms)
+            if len(self.exact) <= EXACT_LATENCIES:
+                return
+            values, self.exact = self.exact, None
+            for v in values:
+                self._bin(v)
+            return
+        self._bin(ms)
+
+    def _bin(self, ms: float) -> None:
+        k = round(math.log(ms) / _BIN) if ms > 0 else -(10**9)
+        self.bins[k] = self.bins.get(k, 0) + 1
+
+    def percentile(self, q: float) -> float | None:
+        """The ``q``-th percentile, exactly as :func:`percentile` while exact."""
+        if self.exact is not None:
+            return percentile(self.exact, q)
+        if not self.count:
+            return None
+        rank = (self.count - 1) * q / 100.0
+        seen = 0
+        for k in sorted(self.bins):
+            seen += self.bins[k]
+            if seen > rank:
+                return 0.0 if k == -(10**9) else math.exp(k * _BIN)
+        return self.max
+
+    def copy(self) -> LatencyDigest:
+        """An independent copy."""
+        d = LatencyDigest()
+        d.exact = array("d", self.exact) if self.exact is not None else None
+        d.bins, d.count, d.max = dict(self.bins), self.count, self.max
+        return d
+
+
+@dataclass
+class RunStats:
+    """The summary's figures, kept incrementally: exact counts, summed audio, latencies."""
+
+    spoken: int = 0
+    skipped: int = 0
+    errors: int = 0
+    audio: float = 0.0
+    latency: LatencyDigest = field(default_factory=LatencyDigest)
+
+    def add(self, tl: Timeline) -> None:
+        """Count one (finished) sentence."""
+        if is_measured(tl):
+            self.spoken += 1
+            if tl.first_audio_at is not None:
+                self.latency.add((tl.first_audio_at - tl.read_at) * 1000.0)
+        self.skipped += tl.skipped
+        self.errors += bool(tl.error)
+        self.audio += tl.audio_seconds
+
+    def copy(self) -> RunStats:
+        """An independent copy."""
+        return RunStats(self.spoken, self.skipped, self.errors, self.audio,
+                        self.latency.copy())
+
+
+def _final(tl: Timeline) -> bool:
+    return tl.play_end_at is not None or tl.skipped or tl.error is not None
+
+
+class TimelineWindow:
+    """The pipeline's timelines, at most about ``window`` of them kept whole.
+
+    ``append`` adds one; when more than ``window`` are kept, the oldest *finished* ones
+    are folded into :attr:`earlier` (a :class:`RunStats`), handed to ``spill`` (the
+    ``--timeline`` writer) and dropped. Not thread-safe: the pipeline holds its lock.
+    """
+
+    def __init__(self, window: int = WINDOW,
+                 spill: Callable[[Timeline], None] | None = None) -> None:
+        self.window = window
+        self.earlier = RunStats()
+        self.evicted = 0
+        self._spill = spill
+        self._items: deque[Timeline] = deque()
+
+    def append(self, tl: Timeline) -> None:
+        """Keep ``tl``; fold the oldest finished timelines away if over the window."""
+        items = self._items
+        items.append(tl)
+        while len(items) > self.window and _final(items[0]):
+            old = items.popleft()
+            self.earlier.add(old)
+            self.evicted += 1
+            if self._spill is not None:
+                self._spill(old)
+
+    def __iter__(self) -> Iterator[Timeline]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class TimelineFile:
+    """``--timeline FILE`` written as timelines leave the window, the rest at the end.
+
+    A run that never fills the window writes the file once at the end, exactly as
+    :func:`write_timelines` does; a longer run opens it with its first spilled timeline
+    (whose ``read_at`` is the origin) and keeps no timeline in memory for it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self._fh: BinaryIO | None = None
+        self._origin = 0.0
+        self.error: OSError | None = None
+
+    def spill(self, tl: Timeline) -> None:
+        """Write one finished timeline (errors are kept for :meth:`finish` to raise)."""
+        if self.error is not None:
+            return
+        try:
+            if self._fh is None:
+                self._fh = open(self.path, "wb")  # noqa: SIM115 - closed in finish()
+                self._origin = tl.read_at
+            self._fh.write(orjson.dumps(timeline_record(tl, self._origin)) + b"\n")
+        except OSError as exc:
+            self.error = exc
+
+    def finish(self, rest: Sequence[Timeline]) -> None:
+        """Write the timelines still kept and close; raises OSError if a write failed."""
+        if self._fh is None:
+            if self.error is not None:
+                raise self.error
+            write_timelines(self.path, rest)
+            return
+        try:
+            for tl in rest:
+                self.spill(tl)
+        finally:
+            self._fh.close()
+        if self.error is not None:
+            raise self.error

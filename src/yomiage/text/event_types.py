@@ -114,6 +114,7 @@ class Result:
     terminal_reason: str | None = None
     api_error_status: int | None = None
     num_turns: int | None = None
+    uuid: str | None = None  # the line's id: a replayed result is announced once
 
 
 @dataclass(slots=True)

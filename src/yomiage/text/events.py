@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import orjson
@@ -50,39 +50,87 @@ from yomiage.text.event_types import (
 
 log = logging.getLogger(__name__)
 
-MAX_LINE_BYTES = 64 * 1024 * 1024
-"""Longer lines are skipped with a warning instead of being held in memory."""
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""A longer line is skipped with one warning when it reaches this size (never held whole).
+
+16 MB, down from 64 MB: the largest line in the real sessions is 92 KB, and the largest
+legitimate one Claude Code can write is a tool result with images (the API takes images
+up to 5 MB, 6.7 MB as base64), so two such images still fit; a line at the limit costs
+about three times its size while it is parsed, 48 MB here instead of 190 MB."""
 
 _BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 16
 
 
 def read_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator[RawLine]:
-    """Yield every line of ``stream`` as soon as its newline (or EOF) arrives.
+    """Yield every line of ``stream`` as soon as its line ending (or EOF) arrives.
 
-    Splits on ``b"\\n"`` only; a final line without a newline is yielded too. A line
-    longer than ``max_bytes`` is skipped with a warning (and never held whole).
-    BOMs and trailing ``\\r`` are left for :func:`parse_line` to strip.
+    A line ends at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac files); the ending is
+    removed. A final line without one is yielded too. A line that reaches ``max_bytes``
+    without a line ending gets one warning at that moment and is skipped up to its end
+    (a stream with no line break at all, ``/dev/zero``, is read on with that one warning,
+    never held in memory). Reads whatever a pipe has (``read1``), so a slow writer's line
+    is yielded when it arrives. BOMs are left for :func:`parse_line` to strip.
     """
-    readline = stream.readline
+    read = getattr(stream, "read1", None) or stream.read
     clock = time.perf_counter
     n = 0
+    parts: list[bytes] = []  # the current line so far
+    size = 0
+    skipping = False  # the current line passed max_bytes: drop it up to its end
+    skip_lf = False  # the last chunk ended in \r: a \n first in the next one is its pair
     while True:
         try:
-            data = readline(max_bytes + 1)
+            data = read(_CHUNK)
         except (OSError, ValueError) as exc:
             log.warning("input closed while reading line %d: %s", n + 1, exc)
             return
         if not data:
-            return
+            break
+        if skip_lf:
+            skip_lf = False
+            if data[:1] == b"\n":
+                data = data[1:]
+        if b"\r" in data:
+            skip_lf = data[-1:] == b"\r"
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        segments = data.split(b"\n")
+        tail = segments.pop()  # after the last line ending: the start of the next line
+        for seg in segments:
+            if parts:
+                parts.append(seg)
+                seg = b"".join(parts)
+                parts = []
+            size = 0
+            if skipping:
+                skipping = False
+                continue
+            n += 1
+            if len(seg) > max_bytes:
+                _too_long(n, max_bytes)
+                continue
+            yield RawLine(n, seg, clock())
+        if tail and not skipping:
+            size += len(tail)
+            if size > max_bytes:
+                n += 1
+                _too_long(n, max_bytes)
+                parts = []
+                skipping = True
+            else:
+                parts.append(tail)
+    if parts and not skipping:
         n += 1
-        if len(data) > max_bytes and not data.endswith(b"\n"):
-            while data and not data.endswith(b"\n"):  # drain the rest of the monster line
-                data = readline(1 << 20)
-            log.warning("line %d: longer than %d MB, skipped", n, max_bytes >> 20)
-            continue
-        if data[-1:] == b"\n":
-            data = data[:-1]
-        yield RawLine(n, data, clock())
+        yield RawLine(n, b"".join(parts), clock())
+
+
+def _too_long(line_no: int, max_bytes: int) -> None:
+    log.warning("line %d: longer than %s without a line break, skipped up to its end",
+                line_no, _size(max_bytes))
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MB" if n >= 1 << 20 else f"{n} bytes"
 
 
 # ---------------------------------------------------------------------- parsing ----
@@ -228,6 +276,7 @@ def _result(d: dict[str, Any]) -> Result:
         terminal_reason=_opt_str(d.get("terminal_reason")),
         api_error_status=status if isinstance(status, int) else None,
         num_turns=turns,
+        uuid=_opt_str(d.get("uuid")),
     )
 
 
@@ -329,23 +378,32 @@ def strip_line(data: bytes) -> bytes:
     return data.strip(b" \t\r")
 
 
-def parse_line(raw: RawLine) -> Event | None:
-    """The event on ``raw``, or None for a blank line or a bad one (warned about once)."""
+def parse_line(raw: RawLine, warn: Callable[[int, str], None] | None = None) -> Event | None:
+    """The event on ``raw``, or None for a blank line or a bad one.
+
+    A bad line is reported once: ``warn(line_no, why)`` when given (``TextFlow`` passes a
+    rate limiter, :class:`yomiage.text.bad_lines.BadLines`), else a log warning.
+    """
     data = raw.data
     if data[:3] == _BOM or data[-1:] == b"\r" or data[:1] in (b" ", b"\t"):
         data = strip_line(data)
     if not data:
         return None
+    why: str
     try:
         return event_from_dict(_loads(data))
     except BadLine as exc:
-        log.warning("line %d: skipped (%s)", raw.line_no, exc)
+        why = str(exc)
     except RecursionError:
-        log.warning("line %d: skipped (nested too deeply)", raw.line_no)
+        why = "nested too deeply"
     except (ValueError, TypeError) as exc:
-        log.warning("line %d: skipped (not valid JSON: %s)", raw.line_no, _short(exc))
+        why = f"not valid JSON: {_short(exc)}"
     except Exception as exc:  # a reader of hostile input must never crash
-        log.warning("line %d: skipped (%s: %s)", raw.line_no, type(exc).__name__, _short(exc))
+        why = f"{type(exc).__name__}: {_short(exc)}"
+    if warn is None:
+        log.warning("line %d: skipped (%s)", raw.line_no, why)
+    else:
+        warn(raw.line_no, why)
     return None
 
 

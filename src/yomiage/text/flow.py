@@ -17,17 +17,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from yomiage.config import Config
 from yomiage.records import Sentence, SentenceKind
+from yomiage.text.bad_lines import BadLines
+from yomiage.text.bounds import (
+    BLOCK_NOTICE,
+    MAX_BLOCK_CHARS,
+    MAX_RAW_WORD_CHARS,
+    MAX_SENTENCE_CHARS,
+    RAW_WORD_NOTICE,
+    SENTENCE_NOTICE,
+    WordCap,
+)
 from yomiage.text.events import ParseStats, RawLine, Unknown, parse_line
 from yomiage.text.narration import Fragment, Narrator
+from yomiage.text.sanitize import StreamSanitizer
 from yomiage.text.segment import Piece, Segmenter, speakable, tidy
 from yomiage.text.speech_text import SpeechText
 
 log = logging.getLogger(__name__)
 
+_SLICE = 1 << 16
+"""Markdown is sanitized and capped in slices of this many characters."""
 CODE_HEAVY_MIN = 400
 """With ``skip_code_heavy``, a block with at least this much code and three times more
 code than prose is cut off (and one notice says so)."""
@@ -39,6 +52,14 @@ class _Channel:
     seg: Segmenter
     frag: Fragment
     muted: bool = False
+    clean: StreamSanitizer = field(default_factory=StreamSanitizer)  # no escapes in speech
+    words: WordCap = field(default_factory=WordCap)  # no endless word spoken
+    raw_words: WordCap = field(default_factory=lambda: WordCap(MAX_RAW_WORD_CHARS,
+                                                                 RAW_WORD_NOTICE))
+    over: bool = False  # the block reached MAX_BLOCK_CHARS
+    fed: int = 0  # markdown characters read (MAX_BLOCK_CHARS)
+    sentence: int = 0  # characters of the current sentence's pieces (MAX_SENTENCE_CHARS)
+    cutting: bool = False  # the rest of an over-long sentence is being skipped
 
 
 class TextFlow:
@@ -47,6 +68,7 @@ class TextFlow:
     def __init__(self, cfg: Config, clock: Callable[[], float] = time.perf_counter) -> None:
         self.cfg = cfg
         self.stats = ParseStats()
+        self._bad = BadLines()  # bad-line warnings, rate-limited
         self._narrator = Narrator(cfg)
         self._clock = clock
         self._channels: dict[int, _Channel] = {}
@@ -63,11 +85,13 @@ class TextFlow:
         """Sentences completed by this line, in order."""
         self._last = raw
         self.stats.lines += 1
-        event = parse_line(raw)
+        event = parse_line(raw, self._bad)
         if event is None:
             if raw.data.strip(b" \t\r\xef\xbb\xbf"):
                 self.stats.bad += 1
             return []
+        if self._bad.in_run:
+            self._bad.good()
         if type(event) is Unknown:
             u = self.stats.unknown
             u[event.type] = u.get(event.type, 0) + 1
@@ -88,6 +112,7 @@ class TextFlow:
         for ch_id in list(self._channels):
             ch = self._channels.pop(ch_id)
             self._pieces(ch, self._flush(ch), self._last, out)
+        self._bad.finish()
         if self.stats.bad or self.stats.unknown:
             log.debug("%d lines, %d skipped, unknown types: %s", self.stats.lines,
                       self.stats.bad, self.stats.unknown)
@@ -101,7 +126,7 @@ class TextFlow:
             speech = SpeechText(self.cfg.code_notice) if f.markdown else None
             ch = _Channel(speech, Segmenter(self.cfg.max_clause_chars), f)
             if f.end and speech is not None and self.cfg.skip_code_heavy and \
-                    _code_heavy(f.text):
+                    _code_heavy(f.text[:MAX_BLOCK_CHARS]):
                 ch.muted = True
                 self._notice_code(f, raw, out)
             if not f.end:
@@ -111,13 +136,23 @@ class TextFlow:
         if ch.muted:
             return
         pieces: list[Piece] = []
-        if f.text:
-            text = ch.speech.feed(f.text) if ch.speech is not None else f.text
+        text, over = self._read(ch, f.text)
+        if text:
+            text = ch.speech.feed(text) if ch.speech is not None else text
             if text:
-                pieces = ch.seg.feed(text)
-        if f.end:
+                text = ch.words.feed(text)
+                if text:
+                    pieces = ch.seg.feed(text)
+        if f.end or over:
+            skipping = ch.words.skipping
             pieces += self._flush(ch)
+            over = over or ch.over
         self._pieces(ch, pieces, raw, out)
+        if over:
+            ch.muted = True
+            if not (skipping or ch.cutting):  # one notice for one long thing
+                self._emit(BLOCK_NOTICE, SentenceKind.NOTICE, f, raw, out)
+            return
         sp = ch.speech
         if sp is not None and not f.end and self.cfg.skip_code_heavy and \
                 sp.code_chars >= CODE_HEAVY_MIN and sp.code_chars > 3 * sp.prose_chars:
@@ -127,12 +162,37 @@ class TextFlow:
     def _flush(self, ch: _Channel) -> list[Piece]:
         if ch.muted:
             return []
-        pieces: list[Piece] = []
+        tail = ch.clean.flush()
+        tail = (ch.raw_words.feed(tail) if tail else "") + ch.raw_words.flush()
+        tail, ch.over = self._take(ch, tail)
         if ch.speech is not None:
-            tail = ch.speech.flush()
-            if tail:
-                pieces = ch.seg.feed(tail)
+            tail = (ch.speech.feed(tail) if tail else "") + ch.speech.flush()
+        tail = (ch.words.feed(tail) if tail else "") + ch.words.flush()
+        pieces = ch.seg.feed(tail) if tail else []
         return pieces + ch.seg.flush()
+
+    def _read(self, ch: _Channel, markdown: str) -> tuple[str, bool]:
+        """``markdown`` sanitized and raw-word capped, up to what the block may still read;
+        True when the block is full. Works in slices, so a megabyte costs only what is read
+        (and a linear scan over an over-long word)."""
+        parts: list[str] = []
+        over = False
+        for i in range(0, len(markdown), _SLICE):
+            part, over = self._take(ch, ch.raw_words.feed(ch.clean.feed(markdown[i:i + _SLICE])))
+            parts.append(part)
+            if over:
+                break
+        return "".join(parts), over
+
+    @staticmethod
+    def _take(ch: _Channel, text: str) -> tuple[str, bool]:
+        """``text`` cut to what the block may still read (MAX_BLOCK_CHARS); True if cut."""
+        room = MAX_BLOCK_CHARS - ch.fed
+        over = len(text) > room
+        if over:
+            text = text[:max(room, 0)]
+        ch.fed += len(text)
+        return text, over
 
     def _notice_code(self, f: Fragment, raw: RawLine, out: list[Sentence]) -> None:
         self._emit("Skipping a reply that is mostly code.", SentenceKind.NOTICE, f, raw, out)
@@ -141,6 +201,17 @@ class TextFlow:
                 out: list[Sentence]) -> None:
         f = ch.frag
         for p in pieces:
+            if ch.cutting:  # the rest of an over-long sentence
+                ch.cutting = p.continues
+                continue
+            if p.continues:
+                ch.sentence += len(p)
+                if ch.sentence > MAX_SENTENCE_CHARS:
+                    ch.cutting, ch.sentence = True, 0
+                    self._emit(SENTENCE_NOTICE, SentenceKind.NOTICE, f, raw, out)
+                    continue
+            else:
+                ch.sentence = 0
             if f.kind is SentenceKind.PROSE and self.cfg.max_sentences > 0:
                 n = self._turn_count.get(f.turn, 0) + 1
                 self._turn_count[f.turn] = n

@@ -8,17 +8,23 @@ sentences.
 Policy (see ``Config``): main-thread assistant prose always; thinking with
 ``thinking``; a brief phrase per tool call with ``tools="brief"``; subagent traffic
 (``parent_tool_use_id`` set or ``isSidechain``) only with ``subagents``; a failed run is
-always announced (``SentenceKind.NOTICE``), a good one only with ``announce_success``.
+always announced (``SentenceKind.NOTICE``), a good one only with ``announce_success``, one
+the user stopped never; an ``API Error: …`` message is spoken as one short notice
+(:mod:`yomiage.text.api_error`), and the run's result does not repeat it; of a
+compaction summary only where the work stands is spoken (:mod:`yomiage.text.compaction`).
 With partial messages each block is spoken once: the deltas when they arrive, and the
 repeated block of the full ``assistant`` line is then ignored; without deltas the full
-line is spoken. ``turn`` goes up with every new run (``system/init``), user prompt or
-conversation reset, so the pipeline can cut the previous turn's speech.
+line is spoken. A message replayed with the same id (``cat S S``, a resumed transcript)
+is spoken once: a message start already seen opens no spoken block, and a full block
+already seen for that id is skipped (a result line with a ``uuid`` seen before, too).
+``turn`` goes up with every new run (``system/init``), user prompt or conversation reset,
+so the pipeline can cut the previous turn's speech.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +32,8 @@ import orjson
 
 from yomiage.config import Config
 from yomiage.records import SentenceKind
+from yomiage.text.api_error import api_error_phrase, status_words
+from yomiage.text.compaction import compaction_digest
 from yomiage.text.events import (
     AssistantMessage,
     Block,
@@ -49,6 +57,40 @@ log = logging.getLogger(__name__)
 
 _MAX_TOOL_JSON = 256 * 1024
 _REMEMBERED_MESSAGES = 256
+REPLAY_WINDOW = 65_536
+"""Message starts and blocks remembered to recognise a replay (``cat S S``): about 6 MB
+at most, many times the blocks of the longest real session."""
+
+
+class _Seen:
+    """A bounded set (first in, first out) of hashes of what has been spoken."""
+
+    __slots__ = ("_order", "_set")
+
+    def __init__(self) -> None:
+        self._set: set[int] = set()
+        self._order: deque[int] = deque()
+
+    def add(self, key: int) -> bool:
+        """Remember ``key``; False when it was already there (a replay)."""
+        if key in self._set:
+            return False
+        self._set.add(key)
+        self._order.append(key)
+        if len(self._order) > REPLAY_WINDOW:
+            self._set.discard(self._order.popleft())
+        return True
+
+
+def _block_key(message_id: str, block: Block) -> int:
+    if isinstance(block, TextBlock):
+        return hash((message_id, "text", block.text))
+    if isinstance(block, ThinkingBlock):
+        return hash((message_id, "thinking", block.thinking))
+    if isinstance(block, ToolUseBlock):
+        what = block.id or orjson.dumps(block.input, default=str, option=orjson.OPT_SORT_KEYS)
+        return hash((message_id, "tool", block.name, what))
+    return hash((message_id, "other", type(block).__name__))
 
 
 @dataclass(slots=True)
@@ -79,6 +121,7 @@ class _OpenBlock:
 class _Stream:
     message_id: str | None
     blocks: dict[int, _OpenBlock] = field(default_factory=dict)
+    replay: bool = False  # a message start seen before: its blocks are not spoken again
 
 
 _RESULT_NOTICES = {
@@ -87,19 +130,28 @@ _RESULT_NOTICES = {
     "error_max_budget_usd": "The run stopped: it reached its budget limit.",
     "error_max_structured_output_retries": "The run failed to produce valid structured output.",
 }
-_API_STATUS = {429: "rate limited", 529: "overloaded", 401: "not authorised", 402: "billing"}
 
 
-def result_notice(ev: Result, announce_success: bool) -> str | None:
-    """The sentence announcing how a run ended, or None when nothing should be said."""
+INTERRUPT_MARK = "[Request interrupted by user"
+"""How Claude Code records, as a user message, that the user stopped the run."""
+
+
+def result_notice(ev: Result, announce_success: bool, interrupted: bool = False) -> str | None:
+    """The sentence announcing how a run ended, or None when nothing should be said.
+
+    A run the user stopped (``terminal_reason`` "aborted_streaming", or any failed end
+    after the interrupt mark, ``interrupted``) is not announced: the user knows, and the
+    silence they asked for should not be broken by "The run failed".
+    """
     if ev.subtype == "success" and not ev.is_error:
         return "The run finished." if announce_success else None
+    if ev.terminal_reason == "aborted_streaming" or (
+            interrupted and ev.terminal_reason in (None, "aborted_tools")):
+        return None
     if ev.subtype in _RESULT_NOTICES:
         return _RESULT_NOTICES[ev.subtype]
     if ev.terminal_reason == "api_error" or ev.api_error_status:
-        what = _API_STATUS.get(ev.api_error_status or 0)
-        if what is None and ev.api_error_status and ev.api_error_status >= 500:
-            what = "server error"
+        what = status_words(ev.api_error_status)
         return f"The run ended with an API error: {what}." if what else \
             "The run ended with an API error."
     return "The run ended with an error."
@@ -117,6 +169,10 @@ class Narrator:
         self._streamed: OrderedDict[str, set[int]] = OrderedDict()
         # message id → how many blocks its full lines have carried so far
         self._full_seen: OrderedDict[str, int] = OrderedDict()
+        # message starts and full blocks already seen: a replayed message is spoken once
+        self._seen = _Seen()
+        self._api_error_said = False  # this turn's API error was spoken from its message
+        self._interrupted = False  # the user stopped this turn (INTERRUPT_MARK seen)
 
     # ---------------------------------------------------------------- policy ----
 
@@ -180,6 +236,8 @@ class Narrator:
     def _new_turn(self) -> list[Fragment]:
         out = self.finish()
         self.turn += 1
+        self._api_error_said = False
+        self._interrupted = False
         return out
 
     def _user(self, ev: UserMessage) -> list[Fragment]:
@@ -187,11 +245,18 @@ class Narrator:
             return []
         if any(not isinstance(b, TextBlock) for b in ev.blocks):
             return []  # tool results
-        return self._new_turn()
+        out = self._new_turn()
+        self._interrupted = ev.prompt.lstrip().startswith(INTERRUPT_MARK)
+        return out
 
     def _result(self, ev: Result) -> list[Fragment]:
         out = self.finish()
-        text = result_notice(ev, self.cfg.announce_success)
+        text = result_notice(ev, self.cfg.announce_success, self._interrupted)
+        if self._api_error_said and (ev.terminal_reason == "api_error" or ev.api_error_status):
+            text = None  # already said, from the error's own message
+        self._api_error_said = self._interrupted = False
+        if ev.uuid and not self._seen.add(hash(("result", ev.uuid))):
+            text = None  # the same result line again: a replayed stream
         if text:
             out.append(self._frag(self._channel(), text, True, SentenceKind.NOTICE,
                                   None, None, False, markdown=False))
@@ -210,7 +275,9 @@ class Narrator:
 
     def _message_start(self, ev: MessageStart) -> list[Fragment]:
         out = self._close_stream(ev.parent_tool_use_id)
-        self._streams[ev.parent_tool_use_id] = _Stream(ev.message_id)
+        replay = ev.message_id is not None and not self._seen.add(hash(("start",
+                                                                          ev.message_id)))
+        self._streams[ev.parent_tool_use_id] = _Stream(ev.message_id, replay=replay)
         if ev.message_id:
             self._remember(self._streamed, ev.message_id, set())
         return out
@@ -231,7 +298,7 @@ class Narrator:
             kind = SentenceKind.THINKING
         elif isinstance(block, ToolUseBlock):
             kind, tool = SentenceKind.TOOL, block
-        if kind is not None and not self._wants(kind, subagent):
+        if kind is not None and (st.replay or not self._wants(kind, subagent)):
             kind = None
         ob = _OpenBlock(kind, self._channel(), tool)
         st.blocks[index] = ob
@@ -322,11 +389,19 @@ class Narrator:
         out: list[Fragment] = []
         for k, block in enumerate(ev.blocks):
             index = first + k
+            if mid and not self._seen.add(_block_key(mid, block)):
+                continue  # the same block of the same message again: a replayed stream
             if index in streamed:
                 continue  # already spoken from its deltas
             kind: SentenceKind
             if isinstance(block, TextBlock):
                 kind, text, md = SentenceKind.PROSE, block.text, True
+                phrase = api_error_phrase(text)
+                if phrase is not None:  # no JSON body, no request id
+                    kind, text, md = SentenceKind.NOTICE, phrase, False
+                    self._api_error_said = not subagent
+                elif "<summary>" in text:
+                    text = compaction_digest(text) or ""
             elif isinstance(block, ThinkingBlock):
                 kind, text, md = SentenceKind.THINKING, block.thinking, True
             elif isinstance(block, ToolUseBlock):

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
-PROTECT_OPEN = "\ue000"
-PROTECT_CLOSE = "\ue001"
-LONG_CODE = 60
-"""Inline code longer than this (after shortening paths/URLs) is dropped."""
+from yomiage.text.code_speech import (
+    is_japanese,
+    shorten,
+    speak_code,
+    url_host,
+)
+
 HOLD_MAX = 400
 """An unclosed inline span (`` ` `` ``[`` ``<``) held longer than this many characters is
 released as plain words, so one stray backtick cannot hold a whole line's speech."""
@@ -20,7 +24,7 @@ released as plain words, so one stray backtick cannot hold a whole line's speech
 # Emoji, pictographs, dingbats, arrows, box drawing, shapes, flags, tags, keycaps,
 # variation selectors, zero-width/format characters, BOM, private use, lone surrogates.
 _DROP = re.compile(
-    "[\U0001f000-\U0001faff\u2190-\u21ff\u2300-\u23ff\u2500-\u27bf\u2900-\u297f\u2b00-\u2bff"
+    "[\U0001f000-\U0001faff\u2190\u2191\u2193-\u21d1\u21d3-\u21ff\u2300-\u23ff\u2500-\u27bf\u2900-\u297f\u2b00-\u2bff"
     "\ufe00-\ufe0f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\u00ad\u20e3\u3030\u303d"
     "\ue000-\uf8ff\U000e0000-\U000e007f\U000f0000-\U0010ffff\ud800-\udfff]+"
 )
@@ -42,12 +46,17 @@ def clean_chars(text: str, keep_robot: bool = False) -> str:
 
 _INLINE = re.compile(
     r"(?P<ticks>`+)(?P<code>.+?)(?<!`)(?P=ticks)(?!`)"
-    r"|!\[[^\]]*\]\([^)]*\)"
-    r"|\[(?P<ltext>[^\]]+)\](?:\([^)]*\)|\[[^\]]*\])"
-    r"|<(?P<auto>(?:https?|ftp)://[^>\s]+|www\.[^>\s]+)>"
-    r"|(?P<tag>(?i:</?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code|pre"
-    r"|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
-    r"[^<>]*>))"
+    # (no "[" inside [...], "(" only paired inside (...), no "<" inside <...>: each try
+    # stops at the next opener, so a line of a million "[" or "<" is linear, not quadratic)
+    r"|!\[[^\[\]]*\]\((?:[^()]|\([^()]*\))*\)"
+    r"|\[(?P<ltext>[^\[\]]+)\](?:\((?:[^()]|\([^()]*\))*\)|\[[^\[\]]*\])"
+    r"|<(?P<auto>(?:https?|ftp)://[^<>\s]+|www\.[^<>\s]+)>"
+    r"|(?P<tag><(?:(?i:/?(?:br|p|div|span|details|summary|sub|sup|kbd|b|i|u|s|em|strong|code"
+    r"|pre|img|a|hr|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|small|mark|del|ins|center)\b"
+    r"[^<>]*>)"
+    # XML-ish wrapper tags an agent writes around text (<analysis>, <command-name>); an
+    # opening one not after a word character, so Vec<u8> and Option<T> stay
+    r"|(?<![\w<]<)[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>|/[a-z][a-z0-9]{2,}(?:[-_][a-z0-9]+)*>))"
     # a whole word that some rule may change (emphasis, URL, path, escape, entity, …);
     # plain words between matches are copied as they are
     "|(?P<word>(?<![^\\s`\\[<])[^\\s`\\[<]*(?:[*_~\\]>\\\\/&#\U0001f916]|www\\.)[^\\s`\\[<]*)"
@@ -59,42 +68,6 @@ _TRAIL = re.compile(r"[.,;:!?)\"'”’*_~]+$")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ESC_BASE = 0xE100  # private-use stand-ins for backslash-escaped punctuation
 _ESC_RE = re.compile("[\ue100-\ue17f]")
-_EXT = re.compile(r"^[\w@+-][\w.@+-]*\.[A-Za-z][A-Za-z0-9_+-]{0,9}$")
-_ROOTED = re.compile(r"^(?:~?/|\.{1,2}[/\\]|[A-Za-z]:[\\/])")
-_SEP = re.compile(r"[/\\]+")
-
-
-def url_host(url: str) -> str:
-    """``https://www.github.com:443/a/b?c`` → ``github.com``."""
-    rest = url.split("://", 1)[-1]
-    host = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    host = host.rsplit("@", 1)[-1].split(":", 1)[0]
-    return host[4:] if host.startswith("www.") else host
-
-
-def path_name(token: str) -> str:
-    """A file path → its last segment; other slash-separated words are returned unchanged.
-
-    ``C:\\x\\Cargo.toml`` → ``Cargo.toml``, ``/etc/app/tls.toml`` → ``tls.toml``, but
-    ``1/5/2024``, ``Asia/Tokyo`` and ``fix/logging-and-flaky-test`` stay as they are.
-    """
-    parts = _SEP.split(token)
-    last = parts[-1]
-    if len(parts) < 2 or not last:
-        return token
-    if _EXT.match(last) or (_ROOTED.match(token) and any(c.isalpha() for c in last)):
-        return last
-    return token
-
-
-def _shorten(core: str) -> str:
-    if "://" in core or core.startswith("www."):
-        return url_host(core)
-    if "/" in core or "\\" in core:
-        return path_name(core)
-    return core
-
-
 _WINDOWS = re.compile(r"[A-Za-z]:\\|\\[A-Za-z0-9]")
 
 
@@ -102,7 +75,7 @@ def _unescape(m: re.Match[str]) -> str:
     return chr(_ESC_BASE + ord(m.group(1)))
 
 
-def _word(w: str) -> str:
+def _word(w: str, ja: bool) -> str:
     if "&" in w and ";" in w:
         w = html.unescape(w)
     escaped = "\\" in w and not _WINDOWS.search(w)
@@ -118,8 +91,8 @@ def _word(w: str) -> str:
     m = _TRAIL.search(w)
     if m:
         trail, w = m.group().translate(_NO_EMPH), w[: m.start()]
-    if "/" in w or "\\" in w or w.startswith("www."):
-        w = _shorten(w)
+    if "/" in w or "\\" in w or w.startswith("www.") or ":" in w or "#L" in w:
+        w = shorten(w, ja)
     if _ROBOT in w:
         w = w.replace(_ROBOT, "")
     if w and not w.strip("#"):  # closing hashes of a heading ("## Title ##")
@@ -131,22 +104,51 @@ def _word(w: str) -> str:
 _NO_EMPH = str.maketrans("", "", "*_~")
 
 
-def _code(text: str) -> str:
-    t = " ".join(text.split())
-    if t and " " not in t:
-        t = _shorten(t)
-    if not t or len(t) > LONG_CODE:
-        return ""
-    return PROTECT_OPEN + t + PROTECT_CLOSE
+_NEEDS_RULES = re.compile("[`*_~\\[\\]<>\\\\/&#\U0001f916\u2192\u21d2]|www\\.")
+_ARROW = re.compile(r"\s*(?:[\u2192\u21d2]|(?<!\S)->(?!\S))\s*")
+ARROW_WORDS = (" to ", "から")
+"""What an arrow between two terms is read as ("John Doe → JD"), English / Japanese."""
+# a file name with line numbers and no separator (NavUser.tsx:54); with one it is a word
+_LINE_HINT = re.compile(r"\.[A-Za-z][\w+-]{0,9}:\d")
+_LINE_WORD = re.compile(r"(?<![^\s(\[])[\w@+-][\w.@+-]*\.[A-Za-z][\w+-]{0,9}:\d[\d,:-]*")
 
 
-_NEEDS_RULES = re.compile("[`*_~\\[\\]<>\\\\/&#\U0001f916]|www\\.")
+def _outside_code(text: str, fn: Callable[[str], str]) -> str:
+    if "`" not in text:
+        return fn(text)
+    parts = re.split(r"(`+[^`]*`+)", text)
+    return "".join(p if p.startswith("`") else fn(p) for p in parts)
 
 
-def reduce_inline(text: str) -> str:
-    """Speakable form of one complete piece of inline markdown (no line breaks)."""
-    if not _NEEDS_RULES.search(text):
-        return text  # plain words: nothing to change (the common case, kept fast)
+def _line_words(text: str, ja: bool) -> str:
+    def one(m: re.Match[str]) -> str:
+        core = m.group().rstrip(",:-")
+        return shorten(core, ja) + m.group()[len(core) :]
+
+    return _outside_code(text, lambda p: _LINE_WORD.sub(one, p))
+
+
+def _arrows(text: str, ja: bool) -> str:
+    word = ARROW_WORDS[1] if ja else ARROW_WORDS[0]
+    return _outside_code(text, lambda p: _ARROW.sub(word, p))
+
+
+def reduce_inline(text: str, ja: bool = False) -> str:
+    """Speakable form of one complete piece of inline markdown (no line breaks).
+
+    Words added for code (line numbers, placeholders, arrows) are Japanese when ``ja``
+    or when the piece holds Japanese.
+    """
+    if not _NEEDS_RULES.search(text):  # plain words (the common case, kept fast)
+        if ":" in text and _LINE_HINT.search(text):
+            return _line_words(text, ja or (not text.isascii() and is_japanese(text)))
+        return text
+    ascii_only = text.isascii()
+    ja = ja or (not ascii_only and is_japanese(text))
+    if ":" in text and _LINE_HINT.search(text):
+        text = _line_words(text, ja)
+    if " -> " in text or (not ascii_only and ("\u2192" in text or "\u21d2" in text)):
+        text = _arrows(text, ja)
     out: list[str] = []
     last = 0
     for m in _INLINE.finditer(text):
@@ -156,13 +158,13 @@ def reduce_inline(text: str) -> str:
         last = m.end()
         kind = m.lastgroup
         if kind == "word":
-            out.append(_word(m.group()))
+            out.append(_word(m.group(), ja))
         elif kind == "stray":
             out.append("" if m.group() == "`" else m.group())
         elif kind == "code":
-            out.append(_code(m.group("code")))
+            out.append(speak_code(m.group("code"), ja))
         elif kind == "ltext":
-            out.append(reduce_inline(m.group("ltext")))
+            out.append(reduce_inline(m.group("ltext"), ja))
         elif kind == "auto":
             out.append(url_host(m.group("auto")))
         elif kind == "tag":  # simple HTML markup: a space where it stood

@@ -13,11 +13,15 @@ the end of the paragraph. The output is meant for :mod:`yomiage.text.segment`:
 Rules: headings, emphasis, lists and quotes become plain sentences; fenced code and
 tables are dropped (optionally "Code omitted." / "Table omitted."); tables are dropped
 rather than read row by row because cells are fragments that make no sentence when
-heard; ``[text](url)`` → text; a bare or ``<…>`` URL → its host; a file path → its file
-name; inline code keeps its content (paths/URLs shortened) unless longer than
-:data:`LONG_CODE` characters, then it is dropped; emoji, zero-width and decorative
-symbols are removed; controls and line separators become spaces; ``<system-reminder>``
-blocks, ``Co-Authored-By:`` and ``🤖 Generated with`` lines are never spoken.
+heard; ``[text](url)`` → text; a bare or ``<…>`` URL → its host; a path → its last part
+and ``file.py:12-20`` → "file.py, lines 12 to 20"; inline code is spoken by category
+(:mod:`yomiage.text.code_speech`: a call → its name, a tuple → its words, a long
+expression → "this code"); a hard line break (two spaces or a backslash before the
+newline) ends the item like a paragraph break; ``→`` between two terms is read "to";
+emoji, zero-width and decorative symbols are removed; controls and line separators
+become spaces; XML-ish wrapper tags (``<summary>``) are removed; ``<system-reminder>``
+and ``<analysis>`` blocks, ``Co-Authored-By:`` and ``🤖 Generated with`` lines are never
+spoken.
 
 Example::
 
@@ -30,17 +34,20 @@ from __future__ import annotations
 
 import re
 
-from yomiage.text.speech_inline import (
-    _ROBOT,
-    HOLD_MAX,
+from yomiage.text.code_speech import (
     LONG_CODE,
     PROTECT_CLOSE,
     PROTECT_OPEN,
-    clean_chars,
+    is_japanese,
     path_name,
+    url_host,
+)
+from yomiage.text.speech_inline import (
+    _ROBOT,
+    HOLD_MAX,
+    clean_chars,
     reduce_inline,
     safe_end,
-    url_host,
 )
 
 # ------------------------------------------------------------------- line starts ----
@@ -48,7 +55,7 @@ from yomiage.text.speech_inline import (
 _LEAD_WS = re.compile(r"[ \t]*(?:>[ \t]*)*")
 _FENCE = re.compile(r"(`{3,}|~{3,})")
 _HEADING = re.compile(r"#{1,6}(?:[ \t]+|$)")
-_BULLET = re.compile(r"[-*+•][ \t]+")
+_BULLET = re.compile(r"[-*+•→⇒][ \t]+")
 _ORDERED = re.compile(r"\d{1,9}[.)][ \t]+")
 _CHECKBOX = re.compile(r"\[[ xX]\][ \t]+")
 _ONLY_RULE = re.compile(r"[-*_=+ \t]*")
@@ -89,7 +96,7 @@ def classify(s: str, complete: bool) -> tuple[str, int] | None:
             return None
     if c == "|":
         return ("table", k)
-    if c in "-*+_=•":
+    if c in "-*+_=•→⇒":
         m = _BULLET.match(rest)
         if m:
             body = rest[m.end() :]
@@ -131,50 +138,57 @@ def _item(s: str, start: int, complete: bool) -> tuple[str, int] | None:
 
 # ------------------------------------------------------------------ tag stripper ----
 
-_TAG_OPEN = "<system-reminder>"
-_TAG_CLOSE = "</system-reminder>"
+_DROPPED_BLOCKS = (("<system-reminder>", "</system-reminder>"), ("<analysis>", "</analysis>"))
+"""Blocks never spoken: reminders injected into the conversation, and the ``<analysis>``
+scratch pad of a compaction summary (a chronological retelling of what the listener
+already heard; the ``<summary>`` that follows it is spoken, its tags removed)."""
 
 
 class _TagStripper:
-    """Removes ``<system-reminder>…</system-reminder>`` from a stream of deltas."""
+    """Removes the :data:`_DROPPED_BLOCKS` (``<system-reminder>…</system-reminder>``, …)
+    from a stream of deltas."""
 
-    __slots__ = ("_held", "_inside")
+    __slots__ = ("_close", "_held")
 
     def __init__(self) -> None:
         self._held = ""
-        self._inside = False
+        self._close = ""  # the closing tag awaited, "" outside a dropped block
 
     def feed(self, s: str, final: bool = False) -> str:
         if self._held:
             s, self._held = self._held + s, ""
-        elif not self._inside and "<" not in s:
+        elif not self._close and "<" not in s:
             return s
         out: list[str] = []
-        while s:
-            if self._inside:
-                j = s.find(_TAG_CLOSE)
+        i, n = 0, len(s)  # an index, not slices: linear on a line of a million "<"
+        while i < n:
+            if self._close:
+                j = s.find(self._close, i)
                 if j < 0:
                     if not final:
-                        self._held = _tail_prefix(s, _TAG_CLOSE)
+                        tail = s[max(i, n - len(self._close)):]
+                        self._held = _tail_prefix(tail, self._close)
                     return "".join(out)
-                s = s[j + len(_TAG_CLOSE) :]
-                self._inside = False
+                i = j + len(self._close)
+                self._close = ""
                 continue
-            j = s.find("<")
+            j = s.find("<", i)
             if j < 0:
-                out.append(s)
+                out.append(s[i:])
                 break
-            out.append(s[:j])
-            rest = s[j:]
-            if rest.startswith(_TAG_OPEN):
-                self._inside = True
-                s = rest[len(_TAG_OPEN) :]
-            elif _TAG_OPEN.startswith(rest) and not final:
-                self._held = rest
-                break
+            out.append(s[i:j])
+            for open_tag, close_tag in _DROPPED_BLOCKS:
+                if s.startswith(open_tag, j):
+                    self._close = close_tag
+                    i = j + len(open_tag)
+                    break
             else:
+                if not final and any(n - j < len(o) and o.startswith(s[j:])
+                                     for o, _ in _DROPPED_BLOCKS):
+                    self._held = s[j:]
+                    break
                 out.append("<")
-                s = rest[1:]
+                i = j + 1
         return "".join(out)
 
 
@@ -209,6 +223,8 @@ class SpeechText:
         self._heading = False
         self._fence = ""
         self._table = False
+        self._tail = ""  # the last two characters of the line's text already emitted
+        self._ja = False  # Japanese seen in this block: words added for code are Japanese
 
     def feed(self, delta: str) -> str:
         """Speakable text that ``delta`` made certain (possibly empty)."""
@@ -222,6 +238,9 @@ class SpeechText:
 
     def _run(self, delta: str, final: bool) -> str:
         text = self._tags.feed(clean_chars(delta, keep_robot=True), final)
+        if not self._ja and not text.isascii():
+            self._ja = is_japanese(text)
+        ja = self._ja
         buf = self._buf + text if self._buf else text
         out: list[str] = []
         pos = 0
@@ -251,11 +270,20 @@ class SpeechText:
                         k = max(buf.rfind(" ", cut, end), buf.rfind("\t", cut, end))
                         cut = k + 1 if k >= cut else cut
                     if cut > pos:
-                        self._emit(reduce_inline(buf[pos:cut]), out)
+                        self._tail = (self._tail + buf[max(pos, cut - 2) : cut])[-2:]
+                        self._emit(reduce_inline(buf[pos:cut], ja), out)
                         pos = cut
                     break
-                self._emit(reduce_inline(buf[pos:end]), out)
-                self._end_line(out)
+                line = buf[pos:end]
+                hard = False
+                if nl >= 0:  # a hard line break: two spaces or a backslash before it
+                    if line.endswith("\\") and not line.endswith("\\\\"):
+                        line, hard = line[:-1], True
+                    else:
+                        hard = line.endswith("  ") or (
+                            len(line) < 2 and (self._tail + line).endswith("  "))
+                self._emit(reduce_inline(line, ja), out)
+                self._end_line(out, hard)
                 pos = end + 1 if nl >= 0 else end
                 if nl < 0:
                     break
@@ -271,11 +299,13 @@ class SpeechText:
         self._buf = buf[pos:] if pos < n else ""
         if final:
             if self._buf:  # an unfinished line start: read it as text
-                self._emit(reduce_inline(self._buf), out)
+                self._emit(reduce_inline(self._buf, ja), out)
                 self._buf = ""
             self._mode = _START
             self._open = False
             self._heading = False
+            self._tail = ""
+            self._ja = False
         return "".join(out)
 
     def _start_line(self, got: tuple[str, int], buf: str, pos: int, end: int,
@@ -318,8 +348,9 @@ class SpeechText:
         self._mode = _DROPLINE
         return pos
 
-    def _end_line(self, out: list[str]) -> None:
-        if self._heading:
+    def _end_line(self, out: list[str], hard: bool = False) -> None:
+        self._tail = ""
+        if self._heading or hard:
             out.append("\n")
             self._open = False
             self._heading = False

@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 import numpy.typing as npt
 
+from yomiage.tts.en_reading import english_reading
 from yomiage.tts.ipa import espeak_program
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 
@@ -74,6 +75,8 @@ class EspeakVoice(PhrasedVoice):
     def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
         """Raw audio for one phrase from ``espeak-ng --stdout``."""
         wpm = max(80, min(450, round(BASE_WPM * self.speed)))
+        if self.language == "en":
+            phrase = english_reading(phrase)
         try:
             proc = subprocess.run(
                 [self._exe, "--stdout", "-v", self.espeak_voice, "-s", str(wpm), "--", phrase],

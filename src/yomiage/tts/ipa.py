@@ -26,6 +26,8 @@ import subprocess
 import threading
 import time
 
+from yomiage.tts.en_reading import english_reading
+
 log = logging.getLogger(__name__)
 
 _PUNCT = re.compile(r"([,.!?;:—…]+)(?=\s|$)")
@@ -193,6 +195,8 @@ def _ipa_words(exe: str, words: str, voice: str, persistent: bool) -> str:
 def espeak_ipa(text: str, voice: str, *, persistent: bool = True) -> str:
     """IPA with stress marks for ``text`` in espeak-ng voice ``voice``, punctuation kept.
 
+    English voices read code names, UTC offsets and standards' numbers as words first
+    (:func:`yomiage.tts.en_reading.english_reading`).
     ``persistent`` = ask the running program (False: start one program per clause, the
     former path, kept for comparison). Raises RuntimeError when espeak-ng is missing or
     fails.
@@ -200,6 +204,8 @@ def espeak_ipa(text: str, voice: str, *, persistent: bool = True) -> str:
     exe = espeak_program()
     if exe is None:
         raise RuntimeError("espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)")
+    if voice.startswith("en"):  # code names, UTC offsets, standards' numbers
+        text = english_reading(text)
     out: list[str] = []
     for i, part in enumerate(_PUNCT.split(text)):
         if i % 2:

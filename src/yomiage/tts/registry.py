@@ -117,43 +117,96 @@ def _check_engine(cfg: Config, lang: str) -> tuple[str, str]:
     return engine, ident
 
 
-def best_voice_name(cfg: Config, lang: str) -> str:
-    """The --voice name that :func:`load_voice` would use for ``lang``, without loading it."""
-    engine, ident = _check_engine(cfg, lang)
-    if engine != "auto":
-        return f"{engine}:{ident}" if ident else engine
+def _installed_or_error(cfg: Config, lang: str) -> list[str]:
     found = installed_voices(cfg, lang)
     if not found:
         raise ValueError(f"no installed voice speaks {lang!r}; install espeak-ng "
                          f"(apt-get install espeak-ng) or see `yomiage voices`")
-    return found[0]
+    return found
+
+
+def best_voice_name(cfg: Config, lang: str) -> str:
+    """The --voice name that :func:`load_voice` would use for ``lang``, without loading it:
+    with ``auto``, the best installed voice that keeps up on this machine according to
+    the cached calibration (tts/calibrate.py), or the best installed one before any."""
+    engine, ident = _check_engine(cfg, lang)
+    if engine != "auto":
+        return f"{engine}:{ident}" if ident else engine
+    from yomiage.tts.calibrate import engines_in_order, load_cached, rank
+
+    found = _installed_or_error(cfg, lang)
+    cal = load_cached(cfg, lang, engines_in_order(found))
+    return rank(found, cal.rtf)[0] if cal is not None else found[0]
 
 
 def load_voice(cfg: Config, lang: str) -> Voice:
     """A ready voice for ``lang`` honouring cfg.voice, cfg.speed and cfg.volume.
 
-    With ``auto`` the best installed voice is used; one that fails to load is logged and
-    the next is tried. Raises ValueError naming the valid voices on a bad ``cfg.voice``
-    or when no voice speaks ``lang``.
+    ``auto``: the installed voices (best first) are ranked by this machine's calibration
+    (tts/calibrate.py), those whose engine runs at a real-time factor ≤ 0.5 with a core
+    busy first; without a cached calibration, and with more than one engine installed,
+    the calibration runs now (a few seconds, once) and returns the voice it chose. A
+    voice that fails to load is logged and the next is tried. Raises ValueError naming
+    the valid voices on a bad ``cfg.voice`` or when no voice speaks ``lang``.
     """
+    from yomiage.tts.calibrate import calibrate, engines_in_order, load_cached, rank
+
     engine, ident = _check_engine(cfg, lang)
     if engine != "auto":
         return _load(cfg, lang, engine, ident)
+    names = installed_voices(cfg, lang)
+    engines = engines_in_order(names)
+    cal = load_cached(cfg, lang, engines)
+    if cal is None and len(engines) > 1:
+        log.info("measuring which %s voice keeps up on this machine (once)", lang)
+        cal, ready = calibrate(cfg, lang, names, lambda name: load_named(cfg, lang, name))
+        if ready is not None:
+            return ready
     errors: list[str] = []
     tried: set[str] = set()
-    for name in installed_voices(cfg, lang):
-        eng, vid = _parse(name)
+    for name in rank(names, cal.rtf if cal is not None else {}):
+        eng, _ = _parse(name)
         key = eng if eng in ("openjtalk", "espeak") else name
         if key in tried:
             continue
         tried.add(key)
         try:
-            return _load(cfg, lang, eng, vid if eng in ("kokoro", "piper") else "")
+            return load_named(cfg, lang, name)
         except (ImportError, OSError, RuntimeError, ValueError) as exc:
             log.warning("voice %s could not load (%s); trying the next one", name, exc)
             errors.append(f"{name}: {exc}")
     raise ValueError(f"no voice speaks {lang!r} here ({'; '.join(errors) or 'none installed'}); "
                      "see `yomiage voices` and `yomiage doctor`")
+
+
+def needs_calibration(cfg: Config, lang: str) -> bool:
+    """True when :func:`load_voice` will first time the installed voices (``auto``, more
+    than one engine installed, nothing cached for this machine)."""
+    from yomiage.tts.calibrate import engines_in_order, load_cached
+
+    if _parse(cfg.voice)[0] != "auto":
+        return False
+    engines = engines_in_order(installed_voices(cfg, lang))
+    return len(engines) > 1 and load_cached(cfg, lang, engines) is None
+
+
+def voice_note(cfg: Config, lang: str, chosen: str) -> str:
+    """Why ``auto`` chose ``chosen`` over a better installed voice ("kokoro is too slow
+    on this CPU (RTF 0.94); --voice kokoro to use it anyway"), from the cached
+    calibration; "" for an explicit --voice or when ``chosen`` is the best installed."""
+    from yomiage.tts.calibrate import choice_note, engines_in_order, load_cached
+
+    if _parse(cfg.voice)[0] != "auto":
+        return ""
+    names = installed_voices(cfg, lang)
+    cal = load_cached(cfg, lang, engines_in_order(names))
+    return choice_note(chosen, names, cal.rtf) if cal is not None else ""
+
+
+def load_named(cfg: Config, lang: str, name: str) -> Voice:
+    """Load the installed voice ``name`` (as listed by :func:`installed_voices`)."""
+    eng, vid = _parse(name)
+    return _load(cfg, lang, eng, vid if eng in ("kokoro", "piper") else "")
 
 
 def _cuda_usable() -> bool:

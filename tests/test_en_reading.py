@@ -1,0 +1,39 @@
+"""English voices' reading of code names, UTC offsets and standards (issue 17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from yomiage.tts.en_reading import english_reading, split_compound
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("Call datetime.fromisoformat here.", "Call date time from iso format here."),
+    ("The parse_date helper.", "The parse date helper."),
+    ("Set MAX_RETRIES now.", "Set MAX RETRIES now."),
+    ("Use getUserName and os.path.join.", "Use get User Name and os path join."),
+    ("It ran json.dumps on it.", "It ran json dumps on it."),
+    ("Offset +09:00 here.", "Offset UTC plus 9 here."),
+    ("At 10:00-05:30 sharp.", "At 10:00 UTC minus 5 30 sharp."),
+    ("See ISO 8601 and RFC 3339, PEP 8.", "See ISO 8 6 0 1 and RFC 3 3 3 9, PEP 8."),
+])
+def test_english_reading(text: str, said: str) -> None:
+    assert english_reading(text) == said
+
+
+@pytest.mark.parametrize("text", [
+    "Edit main.py and NavUser.tsx on github.com.",
+    "Version v0.7.5 costs 3.14 ms, e.g. at 12:30 or 8:00 - 09:00.",
+    "Plain words stay as they are.",
+    "Launched in 2024 with 8601 users.",
+])
+def test_what_voices_already_say_well_is_left(text: str) -> None:
+    assert english_reading(text) == text
+
+
+def test_split_compound_only_when_covered() -> None:
+    assert split_compound("fromisoformat") == "from iso format"
+    assert split_compound("getattr") == "get attr"
+    assert split_compound("basicconfig") == "basic config"
+    assert split_compound("kubernetes") == "kubernetes"  # not covered: left whole
+    assert split_compound("format") == "format"
