@@ -63,3 +63,8 @@ def test_project_names() -> None:
     assert project_name("/home/me/src/yomiage/") == "yomiage"
     assert project_name("/x", "Custom") == "Custom"
     assert project_name(None) == ""
+
+
+def test_first_of_a_reply_is_told_once() -> None:
+    s = Session("s", Config())
+    assert s.first_of((0, "m1")) and not s.first_of((0, "m1")) and s.first_of((1, "m1"))

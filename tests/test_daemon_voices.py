@@ -83,3 +83,29 @@ def test_voice_pool_loads_each_voice_once_and_falls_back() -> None:
     single = VoicePool(Config(voice="espeak"), "en", _Voice("espeak:en"), loader,
                        candidates=[])
     assert single.name_for("/src/a") == "espeak:en"
+
+
+def test_kokoro_voices_of_a_project_share_the_loaded_model() -> None:
+    from dataclasses import replace
+
+    from yomiage.config import Config
+    from yomiage.daemon.voices import VoicePool
+
+    class Kokoroish(_Voice):
+        def with_voice(self, voice: str) -> _Voice:
+            if voice == "nope":
+                raise ValueError("not installed")
+            twin = Kokoroish(f"kokoro:{voice}")
+            twin.model = self.model
+            return twin
+
+    default = Kokoroish("kokoro:jf_alpha")
+    default.model = object()
+    loads: list[str] = []
+    pool = VoicePool(replace(Config(), voice="auto"), "ja", default,
+                     lambda cfg, lang: loads.append(cfg.voice), candidates=VOICES)
+    twin = pool.get("kokoro:jf_nezumi")
+    assert twin.name == "kokoro:jf_nezumi" and twin.model is default.model and loads == []
+    assert pool.get("kokoro:nope") is default
+    pool.get("openjtalk")
+    assert loads == ["openjtalk"]

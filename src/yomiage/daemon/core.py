@@ -226,18 +226,17 @@ class Core:
         """Queue ``sentences`` of session ``s``; must hold ``cond``. Returns how many."""
         if not sentences:
             return 0
-        first_reply = True
         for sen in sentences:
             prio = priority or SENTENCE_KIND_PRIORITY.get(sen.kind, "reply")
+            key = (s.generation, sen.message_id or sen.turn)
+            first = prio == "reply" and s.first_of(key)
             u = Utterance(sen.text, lang or self.cfg.source_lang, translate, s.generation,
-                          kind=sen.kind.value, first_of_reply=first_reply and prio == "reply")
-            first_reply = False
-            self.sched.push(Item(s.id, prio, reply=(s.generation, sen.message_id or sen.turn),
-                                 payload=u))
+                          kind=sen.kind.value, first_of_reply=first)
+            self.sched.push(Item(s.id, prio, reply=key, payload=u))
         self._trim(s)
         self.cond.notify_all()
         if not self.ready:
-            threading.Thread(target=self.ensure_loaded, daemon=True).start()
+            self.ensure_loaded()
         return len(sentences)
 
     def _trim(self, s: Session) -> None:

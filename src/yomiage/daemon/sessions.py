@@ -70,6 +70,7 @@ class Session:
     """Bumped by every interrupt: items of an older generation are stale."""
     flow: TextFlow = field(init=False)
     _replies: dict[str, _Reply] = field(init=False, default_factory=dict)
+    _started: dict[object, None] = field(init=False, default_factory=dict)
     _line_no: int = field(init=False, default=0)
     _seq: int = field(init=False, default=0)
 
@@ -86,6 +87,15 @@ class Session:
             self.project = project_name(cwd or self.cwd, project) or self.project
         if agent:
             self.agent = agent
+
+    def first_of(self, reply: object) -> bool:
+        """True the first time ``reply`` (a reply's key) is asked about."""
+        if reply in self._started:
+            return False
+        self._started[reply] = None
+        while len(self._started) > MAX_REPLIES:
+            del self._started[next(iter(self._started))]
+        return True
 
     # --------------------------------------------------------------- stream-json
     def feed_lines(self, lines: list[str], end: bool = False) -> tuple[list[Sentence], bool]:

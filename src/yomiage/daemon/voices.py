@@ -86,8 +86,10 @@ def _engine(name: str) -> str:
 class VoicePool:
     """The default voice plus per-project voices of one language, loaded on first use.
 
-    ``loader(cfg, lang)`` loads and warms a voice (``narrate.engines.load_warm_voice``).
-    A voice that fails to load is logged once and the default is used instead.
+    A voice of the default voice's engine that can switch voices in place (Kokoro's
+    ``with_voice``) shares its model; others are loaded with ``loader(cfg, lang)`` (which
+    loads and warms one: ``narrate.engines.load_warm_voice``). A voice that fails to load
+    is logged once and the default is used instead.
     """
 
     def __init__(self, cfg: Config, lang: str, default: Any,
@@ -123,6 +125,15 @@ class VoicePool:
         return choose_voice(project, self.candidates, taken, self._overrides) or \
             str(self.default.name)
 
+    def _sibling(self, name: str) -> Any:
+        """``name`` made from the default voice's loaded model where its engine can switch
+        voices in place (Kokoro: another style vector, no second model in memory)."""
+        engine, _, ident = name.partition(":")
+        maker = getattr(self.default, "with_voice", None)
+        if callable(maker) and ident and engine == _engine(str(self.default.name)):
+            return maker(ident)
+        return None
+
     def get(self, name: str) -> Any:
         """The loaded voice ``name`` (loading it now), or the default one."""
         with self._lock:
@@ -132,7 +143,8 @@ class VoicePool:
             if name in self._failed:
                 return self.default
             try:
-                voice = self._loader(replace(self.cfg, voice=name), self.lang)
+                voice = self._sibling(name) or self._loader(replace(self.cfg, voice=name),
+                                                             self.lang)
             except Exception as exc:  # any engine failure: the default voice speaks
                 log.warning("voice %s could not load (%s); using %s", name, exc,
                             self.default.name)

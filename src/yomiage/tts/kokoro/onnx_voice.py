@@ -10,6 +10,7 @@ hub model ``kokoro-82m-onnx`` through the model manager.
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 from typing import Any, Protocol
@@ -128,6 +129,19 @@ class KokoroOnnxVoice(PhrasedVoice):
         self._capped = CAP_INPUT in names
         self.edge_frames = edge_frames
         self.final_frames = final_frames
+
+    def with_voice(self, voice: str) -> KokoroOnnxVoice:
+        """The same model, graph and front end speaking with another Kokoro voice of the
+        same language (no second copy of the model in memory: voices differ only in their
+        style vectors). ValueError for a voice of another language or not installed."""
+        if voice_language(voice) != self.language:
+            raise ValueError(f"Kokoro voice {voice!r} speaks {voice_language(voice)}, "
+                             f"not {self.language}")
+        self.frontend.style(voice, 1)  # ValueError for an unknown voice
+        twin = copy.copy(self)
+        twin.voice = voice
+        twin.name = f"kokoro:{voice}"
+        return twin
 
     def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
         """Raw 24 kHz audio for one phrase."""
