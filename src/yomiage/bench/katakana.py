@@ -4,7 +4,9 @@
 coding assistant uses, each with the katakana a Japanese developer says, written by
 hand) and reports, per installed library: exact matches, matches ignoring long-vowel
 marks (サーバ = サーバー), mean character error rate, time per word, and installed size.
-It is how :mod:`yomiage.tts.ja_reading` chose its fallback library.
+It is how :mod:`yomiage.tts.ja_reading` chose its fallback library. It also times
+:func:`~yomiage.tts.ja_reading.japanese_reading` per benchmark sentence (the speed goal:
+≤ 2 ms P50 added to the text half).
 """
 
 from __future__ import annotations
@@ -83,14 +85,39 @@ def compare(words: list[tuple[str, str]]) -> list[dict[str, object]]:
     return rows
 
 
+def reading_speed(texts: list[str]) -> dict[str, float]:
+    """Milliseconds :func:`japanese_reading` adds per sentence: P50/P95/max with empty
+    caches (every new word goes to the library) and P50 once its words are cached."""
+    from yomiage.tts import ja_reading
+
+    ja_reading.japanese_reading("READMEを更新")  # load the dictionary and the library
+    ja_reading.word_reading.cache_clear()
+
+    def timed() -> list[float]:
+        out = []
+        for text in texts:
+            t0 = time.perf_counter()
+            ja_reading.japanese_reading(text)
+            out.append((time.perf_counter() - t0) * 1000)
+        return sorted(out)
+
+    cold, warm = timed(), timed()
+    return {"sentences": len(texts), "cold_p50_ms": cold[len(cold) // 2],
+            "cold_p95_ms": cold[int(len(cold) * 0.95)], "cold_max_ms": cold[-1],
+            "warm_p50_ms": warm[len(warm) // 2]}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the comparison as a markdown table (or JSON with ``--json``)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     rows = compare(eval_words())
+    from yomiage.bench.listen import sentences
+
+    speed = reading_speed(sentences("ja"))
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        print(json.dumps({"libraries": rows, "reading": speed}, ensure_ascii=False, indent=1))
         return
     print("| library | exact | ignoring ー | CER | ms/word | size MB |")
     print("|---|---|---|---|---|---|")
@@ -101,6 +128,8 @@ def main(argv: list[str] | None = None) -> None:
         misses = r["misses"]
         assert isinstance(misses, list)
         print(f"{r['library']} misses ({len(misses)}): {', '.join(misses)}")
+    print("japanese_reading per sentence (listen_ja.txt): " + ", ".join(
+        f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in speed.items()))
 
 
 if __name__ == "__main__":

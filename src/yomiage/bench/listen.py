@@ -82,7 +82,7 @@ def kana_reading(text: str) -> str:
     from yomiage.tts.ja_reading import japanese_reading
 
     kana = pyopenjtalk.g2p(japanese_reading(unicodedata.normalize("NFKC", text)), kana=True)
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", kana))
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", str(kana)))
 
 
 def error_units(lang: str, text: str) -> dict[str, Sequence[str]]:

@@ -36,13 +36,10 @@ from importlib import resources
 
 log = logging.getLogger(__name__)
 
-LETTERS = dict(zip(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    ("エー ビー シー ディー イー エフ ジー エイチ アイ ジェー ケー エル エム エヌ オー ピー "
-     "キュー アール エス ティー ユー ブイ ダブリュー エックス ワイ ゼット").split(),
-    strict=True,
-))
-DIGITS = "ゼロ イチ ニー サン ヨン ゴー ロク ナナ ハチ キュー".split()
+_LETTER_NAMES = ("エー ビー シー ディー イー エフ ジー エイチ アイ ジェー ケー エル エム エヌ "
+                 "オー ピー キュー アール エス ティー ユー ブイ ダブリュー エックス ワイ ゼット")
+LETTERS = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", _LETTER_NAMES.split(" "), strict=True))
+DIGITS = ("ゼロ", "イチ", "ニー", "サン", "ヨン", "ゴー", "ロク", "ナナ", "ハチ", "キュー")
 JOIN = "・"  # between the words of one identifier: a word boundary, no pause
 
 # Units after a number, read in Japanese (case-sensitive: MB is not mb).
@@ -65,7 +62,8 @@ EXTENSIONS = {
     "c": "シー", "h": "エイチ", "cpp": "シーピーピー", "hpp": "エイチピーピー", "cs": "シーエス",
     "sh": "エスエイチ", "txt": "テキスト", "csv": "シーエスブイ", "html": "エイチティーエムエル",
     "css": "シーエスエス", "scss": "エスシーエスエス", "sql": "エスキューエル",
-    "lock": "ロック", "env": "エンブ", "cfg": "シーエフジー", "ini": "イニ", "xml": "エックスエムエル",
+    "lock": "ロック", "env": "エンブ", "cfg": "シーエフジー", "ini": "イニ",
+    "xml": "エックスエムエル",
     "ex": "イーエックス", "exs": "イーエックスエス", "vue": "ビュー", "svelte": "スベルト",
     "swift": "スウィフト", "php": "ピーエイチピー", "log": "ログ", "wav": "ウェーブ",
     "png": "ピング", "svg": "エスブイジー", "pdf": "ピーディーエフ", "onnx": "オニキス",
@@ -107,7 +105,8 @@ def fallback_converter() -> Callable[[str], str] | None:
     except ImportError:
         log.info("e2k is not installed: unknown English words are left to the G2P")
         return None
-    return C2K(model="turbo")  # type: ignore[no-any-return]
+    converter: Callable[[str], str] = C2K(model="turbo")
+    return converter
 
 
 def integer_reading(digits: str) -> str:
