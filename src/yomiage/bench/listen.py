@@ -300,6 +300,26 @@ def run_listen(
             yield {**row, "recognizer": recognizer.name}
 
 
+def bench_listen(
+    cfg: Config, langs: Sequence[str] = LANGUAGES, voices: Sequence[str] = (), limit: int = 0,
+    *, progress: bool = True,
+) -> dict[str, Any]:
+    """`yomiage bench --stage listen`: every row of :func:`run_listen`, with the date
+    and machine, as one JSON-ready object (per-sentence progress on stderr)."""
+    import platform
+
+    report = None if not progress else (
+        lambda line: print(line, file=sys.stderr, flush=True))
+    rows = []
+    for row in run_listen(cfg, langs, voices, limit, report):
+        if progress:
+            print(format_row(row), file=sys.stderr, flush=True)
+        rows.append(row)
+    return {"stage": "listen", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": f"{platform.processor() or platform.machine()}, "
+                       f"{os.cpu_count()} cores", "rows": rows}
+
+
 def format_row(row: dict[str, Any]) -> str:
     """One human-readable line for a summary row."""
     if "error" in row:

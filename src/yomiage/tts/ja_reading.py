@@ -164,8 +164,9 @@ def word_reading(word: str) -> str:
         return word  # the G2P reads plain numbers well
     if len(word) == 1 or is_acronym(word):
         return spelled(word)
-    if word[-1:] == "s" and len(word) > 3 and word[:-1] in table:  # plural of a known word
-        return table[word[:-1]]
+    singular = table.get(word[:-1]) or table.get(word[:-1].lower())
+    if word[-1:] == "s" and len(word) > 3 and singular:  # plural of a known word
+        return singular
     convert = fallback_converter()
     if convert is None:
         return word
