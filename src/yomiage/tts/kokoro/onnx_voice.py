@@ -31,23 +31,29 @@ from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 
 log = logging.getLogger(__name__)
 
-EDGE_FRAMES = 4.0  # silence the model may make before and after a phrase, in 25 ms frames
+EDGE_FRAMES = 4.0  # silence the model may make after a phrase, in 25 ms frames
+# The leading pad keeps its predicted length (~10-13 frames). Kokoro's pitch and energy
+# predictor needs that silence before the first phoneme: capped to 4 frames, the first
+# mora's predicted energy rose ~7 frames late, came out 15-20 dB weak, and a recognizer
+# missed it (テスト → スト; kana CER 19.5 % vs 2.6 % uncapped, bench --stage listen).
+LEAD_FRAMES = 1e4
 FINAL_FRAMES = 12.0  # longest final phoneme with its decay (300 ms; Kokoro gives ~550 ms)
 _FINAL_PUNCT = ".,!?;:…—"
 
 
 def frame_caps(
     tokens: npt.NDArray[np.int64], vocab: dict[str, int], edge_frames: float = EDGE_FRAMES,
-    final_frames: float = FINAL_FRAMES,
+    final_frames: float = FINAL_FRAMES, lead_frames: float = LEAD_FRAMES,
 ) -> npt.NDArray[np.float32]:
     """Per-token duration caps in frames (1e4 = as predicted).
 
-    The leading pad and a final punctuation mark get ``edge_frames``; the phrase's last
+    The leading pad gets ``lead_frames`` (default: as predicted, so that the first
+    phoneme is whole); a final punctuation mark gets ``edge_frames``; the phrase's last
     phoneme, to which Kokoro gives ~0.55 s (its sound plus the silence after it),
     gets ``final_frames``.
     """
     caps = np.full(tokens.shape, 1e4, dtype=np.float32)
-    caps[0, 0] = edge_frames
+    caps[0, 0] = lead_frames
     punct = {vocab[c] for c in _FINAL_PUNCT if c in vocab} | {vocab.get(" ", -1)}
     last = tokens.shape[1] - 2  # the token before the closing pad
     while last >= 1 and int(tokens[0, last]) in punct:
