@@ -230,6 +230,7 @@ class VoiceScore:
     synth_s: float = 0.0
     first_chunk_s: list[float] = field(default_factory=list)
     worst: list[tuple[int, str, str]] = field(default_factory=list)
+    takes: list[tuple[str, str]] = field(default_factory=list)  # (sentence, heard)
 
     def rate(self, unit: str) -> float:
         """Errors per reference unit (words or characters) over all sentences."""
@@ -248,6 +249,7 @@ class VoiceScore:
             row[f"{unit}_rate" if unit != "wer" else "wer"] = round(self.rate(unit), 4)
         row["worst"] = [f"{e}: {ref} → {heard}" for e, ref, heard in
                         sorted(self.worst, reverse=True)[:5]]
+        row["takes"] = [list(t) for t in self.takes]
         return row
 
 
@@ -270,6 +272,7 @@ def score_voice(
         score.synth_s += spoken.synth_s
         score.first_chunk_s.append(spoken.first_chunk_s)
         score.worst.append((edit_distance(ref[main], hyp[main]), text, heard))
+        score.takes.append((text, heard))
         if progress:
             progress(f"{name} {i}/{len(texts)}: {heard}")
     return score
