@@ -109,6 +109,13 @@ def fallback_converter() -> Callable[[str], str] | None:
     return converter
 
 
+def preload() -> None:
+    """Load the dictionary and the fallback library now (~1 s for ``e2k``), so that the
+    first unknown word does not pay for it: voices call this while warming up."""
+    loanwords()
+    fallback_converter()
+
+
 def integer_reading(digits: str) -> str:
     """Katakana for a run of digits read as one number (up to 4 digits; longer runs
     digit by digit): 12 → ジューニ, 404 → ヨンヒャクヨン, 2026 → ニセンニジューロク."""

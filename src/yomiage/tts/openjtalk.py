@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yomiage.tts.ja_reading import japanese_reading
+from yomiage.tts.ja_reading import preload as preload_reading
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 
 SAMPLE_RATE = 48000
@@ -25,6 +26,7 @@ class OpenJTalkVoice(PhrasedVoice):
         import pyopenjtalk
 
         self._pyopenjtalk = pyopenjtalk
+        preload_reading()
 
     def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
         """Raw 48 kHz audio for one phrase, scaled from int16 range to [-1, 1]; Latin words

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from yomiage.tts.ipa import espeak_ipa
 from yomiage.tts.ja_reading import japanese_reading
+from yomiage.tts.ja_reading import preload as preload_reading
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ class KokoroFrontend:
         if self._g2p is None:
             if self.language == "ja":
                 self._g2p = japanese_g2p()
+                preload_reading()
             else:
                 prefix = voice[:1] if voice else DEFAULT_VOICE[self.language][:1]
                 self._g2p = espeak_g2p(ESPEAK_FOR.get(prefix, self.language))
