@@ -86,3 +86,13 @@ def test_unknown_words_use_the_library() -> None:
     pytest.importorskip("e2k")
     out = japanese_reading("Kotlinとlambdaとframework")
     assert out.isascii() is False and not any(c.isascii() and c.isalpha() for c in out)
+
+
+def test_japanese_voices_read_before_cutting_phrases() -> None:
+    pytest.importorskip("pyopenjtalk")
+    from yomiage.tts.openjtalk import OpenJTalkVoice
+
+    voice = OpenJTalkVoice()
+    for text in ("src/utils/format.tsの関数を整理しました。", "READMEを更新し、pytestを実行しました。"):
+        phrases = voice.phrases(text)
+        assert phrases and not any(c.isascii() and c.isalpha() for p in phrases for c in p)
