@@ -93,6 +93,7 @@ def test_japanese_voices_read_before_cutting_phrases() -> None:
     from yomiage.tts.openjtalk import OpenJTalkVoice
 
     voice = OpenJTalkVoice()
-    for text in ("src/utils/format.tsの関数を整理しました。", "READMEを更新し、pytestを実行しました。"):
+    for text in ("src/utils/format.tsの関数を整理しました。",
+                 "READMEを更新し、pytestを実行しました。"):
         phrases = voice.phrases(text)
         assert phrases and not any(c.isascii() and c.isalpha() for p in phrases for c in p)
