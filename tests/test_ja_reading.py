@@ -37,6 +37,8 @@ from yomiage.tts.ja_reading import (
         ("2GBを超えて", "2ギガバイトを超えて"),
         ("120msに下がりました", "120ミリ秒に下がりました"),
         ("ＲＥＡＤＭＥ", "リードミー"),  # full-width Latin
+        ("Pythonのバージョンは3.12です", "パイソンのバージョンはサンテンイチニーです"),
+        ("約1.5倍", "約イチテンゴー倍"),
     ],
 )
 def test_readings(text: str, expected: str) -> None:
@@ -44,7 +46,7 @@ def test_readings(text: str, expected: str) -> None:
 
 
 def test_japanese_without_latin_is_unchanged() -> None:
-    for text in ("テストを実行しました。", "三件あります。", "3.12です", "42行目", ""):
+    for text in ("テストを実行しました。", "三件あります。", "42行目", "12:30に", ""):
         assert japanese_reading(text) == text
 
 

@@ -12,7 +12,8 @@ them:
   without a vowel), else converted by the ``e2k`` library's character model (chosen
   by measurement: ``python -m yomiage.bench.katakana``); without ``e2k`` it is left
   as written;
-* versions (v0.7.5 → バージョン ゼロテンナナテンゴ), numbers with units (120ms, 2GB) and
+* decimals (3.12 → サンテンイチニー: Kokoro's G2P drops the point), versions
+  (v0.7.5 → バージョン ゼロテンナナテンゴ), numbers with units (120ms, 2GB) and
   file extensions (main.py → メイン・ドット・パイ) are read naturally.
 
 Japanese text, digits and punctuation pass through unchanged; the result is plain
@@ -78,7 +79,10 @@ _UNIT = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)\s?(" + "|".join(
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9]*(?:[._\-/][A-Za-z0-9]+)*[+#]*")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _VOWELS = set("AEIOUY")
-_NEEDS_READING = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]|\d[.．]\d+[.．]\d")
+_NEEDS_READING = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]|\d[.．]\d")
+# A decimal number (not part of a version, a name or a longer dotted run): Kokoro's
+# G2P drops its point (3.12 was heard as 32), so it is written out: サンテンイチニー.
+_DECIMAL = re.compile(r"(?<![A-Za-z0-9_.])(\d+)\.(\d+)(?![A-Za-z0-9_.]*[A-Za-z_])(?![.\d])")
 
 
 @functools.cache
@@ -224,6 +228,10 @@ def _version(m: re.Match[str]) -> str:
         else m.group(0)
 
 
+def _decimal(m: re.Match[str]) -> str:
+    return integer_reading(m.group(1)) + "テン" + "".join(DIGITS[int(d)] for d in m.group(2))
+
+
 def _unit(m: re.Match[str]) -> str:
     return m.group(1) + UNITS[m.group(2)]
 
@@ -244,4 +252,5 @@ def japanese_reading(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _VERSION.sub(_version, text)
     text = _UNIT.sub(_unit, text)
+    text = _DECIMAL.sub(_decimal, text)
     return _TOKEN.sub(_token, text)
