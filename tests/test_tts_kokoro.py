@@ -42,8 +42,11 @@ def test_frame_caps_shorten_only_the_phrase_end(frontend: KokoroFrontend) -> Non
     x = frontend.encode("了解しました。", "jf_alpha")
     caps = frame_caps(x.tokens, frontend.vocab, edge_frames=4, final_frames=12)
     assert caps[0, -2] == 4 and caps[0, -3] == 12  # "." and "a"
-    # the leading pad keeps its length: capped, the first mora came out too weak to hear
+    # by default the leading pad and the final mark keep their lengths: capped, the first
+    # mora came out too weak to hear
     assert caps[0, 0] >= 1e4
+    default = frame_caps(x.tokens, frontend.vocab)
+    assert default[0, 0] >= 1e4 and default[0, -2] >= 1e4 and default[0, -3] == 12
     assert np.all(caps[0, 1:-3] >= 1e4) and caps[0, -1] >= 1e4
     assert frame_caps(x.tokens, frontend.vocab, lead_frames=4)[0, 0] == 4
     y = frontend.encode("了解しました", "jf_alpha")  # no final punctuation
