@@ -38,11 +38,17 @@ def test_frontend_rejects_unknown_voices(frontend: KokoroFrontend) -> None:
         voice_language("robot")
 
 
-def test_frame_caps_shorten_only_the_phrase_edges(frontend: KokoroFrontend) -> None:
+def test_frame_caps_shorten_only_the_phrase_end(frontend: KokoroFrontend) -> None:
     x = frontend.encode("了解しました。", "jf_alpha")
     caps = frame_caps(x.tokens, frontend.vocab, edge_frames=4, final_frames=12)
-    assert caps[0, 0] == 4 and caps[0, -2] == 4 and caps[0, -3] == 12  # pad, "." and "a"
+    assert caps[0, -2] == 4 and caps[0, -3] == 12  # "." and "a"
+    # by default the leading pad and the final mark keep their lengths: capped, the first
+    # mora came out too weak to hear
+    assert caps[0, 0] >= 1e4
+    default = frame_caps(x.tokens, frontend.vocab)
+    assert default[0, 0] >= 1e4 and default[0, -2] >= 1e4 and default[0, -3] == 12
     assert np.all(caps[0, 1:-3] >= 1e4) and caps[0, -1] >= 1e4
+    assert frame_caps(x.tokens, frontend.vocab, lead_frames=4)[0, 0] == 4
     y = frontend.encode("了解しました", "jf_alpha")  # no final punctuation
     assert frame_caps(y.tokens, frontend.vocab)[0, -2] < 1e4
 

@@ -5,6 +5,8 @@
 pipeline (and, with ``--baseline``, through the old sequential design on the same
 models) and reports first-audio latency, a per-stage breakdown, the real-time factor,
 load time and peak memory. ``--json`` prints one object; ``--plot`` draws a waterfall.
+``--stage listen`` (not part of ``all``: minutes) speaks a list of coding-assistant
+sentences through every voice and reports a recognizer's error rates (bench/listen.py).
 """
 
 from __future__ import annotations
@@ -224,6 +226,11 @@ def _other_stage(stage: str, args: argparse.Namespace, cfg: Config) -> dict[str,
             threads=cfg.threads, baseline_n=args.baseline_n,
             vmap_sizes=[int(x) for x in args.vmap_sizes.split(",") if x.strip()],
             baseline_threads=args.baseline_threads, openvino=args.openvino))
+    if stage == "listen":
+        from yomiage.bench.listen import bench_listen
+
+        langs = [x for x in args.listen_lang.split(",") if x.strip()]
+        return bench_listen(cfg, langs, args.engines or (), args.repeat, progress=True)
     from yomiage.bench.voice import SENTENCES, bench_voice, stderr_progress
 
     engines = args.engines or (None if cfg.voice == "auto" else [cfg.voice])

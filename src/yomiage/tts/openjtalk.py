@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from yomiage.tts.ja_reading import japanese_reading
+from yomiage.tts.ja_reading import preload as preload_reading
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
 
 SAMPLE_RATE = 48000
@@ -24,10 +26,12 @@ class OpenJTalkVoice(PhrasedVoice):
         import pyopenjtalk
 
         self._pyopenjtalk = pyopenjtalk
+        preload_reading()
 
     def synthesize_phrase(self, phrase: str) -> npt.NDArray[np.float32]:
-        """Raw 48 kHz audio for one phrase, scaled from int16 range to [-1, 1]."""
-        wav, sr = self._pyopenjtalk.tts(phrase, speed=self.speed)
+        """Raw 48 kHz audio for one phrase, scaled from int16 range to [-1, 1]; Latin words
+        are read in katakana first (:func:`~yomiage.tts.ja_reading.japanese_reading`)."""
+        wav, sr = self._pyopenjtalk.tts(japanese_reading(phrase), speed=self.speed)
         if sr != self.sample_rate:
             raise RuntimeError(f"pyopenjtalk returned {sr} Hz, expected {self.sample_rate}")
         return (np.asarray(wav, dtype=np.float32) / 32768.0).ravel()

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from yomiage.records import AudioChunk
 from yomiage.text.ja_words import JA_PARTICLES, accent_phrase_starts
+from yomiage.tts.ja_reading import japanese_reading
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,11 @@ class PhrasedVoice:
 
     def phrases(self, text: str) -> list[str]:
         """``text`` cut into phrases; later ones no longer than this voice can make in
-        time (from its measured real-time factor), so that none waits."""
+        time (from its measured real-time factor), so that none waits. Japanese text has
+        its Latin-script words read in katakana first (tts/ja_reading.py), so that no cut
+        falls inside an identifier or a path."""
+        if self.language == "ja":
+            text = japanese_reading(text)
         growth = 1.0 / (GAP_MARGIN * self.rtf) if self.rtf > 0 else 0.0
         if growth > 20:  # a fast voice: no extra cuts
             growth = 0.0

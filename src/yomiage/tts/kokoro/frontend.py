@@ -25,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from yomiage.tts.ipa import espeak_ipa
+from yomiage.tts.ja_reading import japanese_reading
+from yomiage.tts.ja_reading import preload as preload_reading
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +160,17 @@ class KokoroFrontend:
         return sorted(v for v in self.voices if VOICE_PREFIX_LANG.get(v[:1]) == self.language)
 
     def phonemize(self, text: str, voice: str = "") -> str:
-        """Kokoro phonemes for ``text`` (Japanese reading, or espeak-ng IPA)."""
+        """Kokoro phonemes for ``text`` (Japanese reading, Latin words in katakana first
+        (:func:`~yomiage.tts.ja_reading.japanese_reading`); or espeak-ng IPA)."""
         if self._g2p is None:
             if self.language == "ja":
                 self._g2p = japanese_g2p()
+                preload_reading()
             else:
                 prefix = voice[:1] if voice else DEFAULT_VOICE[self.language][:1]
                 self._g2p = espeak_g2p(ESPEAK_FOR.get(prefix, self.language))
+        if self.language == "ja":
+            text = japanese_reading(text)  # README → リードミー, as OpenJTalk gets it
         return self._g2p(text)
 
     def token_ids(self, phonemes: str) -> list[int]:
