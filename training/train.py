@@ -166,6 +166,8 @@ def main() -> None:
         tie_word_embeddings=True, max_length=256, num_beams=1)
     model = (MarianMTModel.from_pretrained(str(args.init), dtype=torch.float32) if args.init
              else MarianMTModel(config)).to(device)
+    with torch.no_grad():  # <pad> (the decoder's start) is a zero vector, as CTranslate2 has it
+        model.get_input_embeddings().weight[enc.pad].zero_()
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9,
                             weight_decay=0.0, fused=device.type == "cuda")
@@ -213,6 +215,8 @@ def main() -> None:
                 done = True
                 break
     model.load_state_dict(best_state)
+    with torch.no_grad():  # the decoder starts from <pad>; Marian engines (CTranslate2)
+        model.get_input_embeddings().weight[enc.pad].zero_()  # start from a zero vector
     model = model.to("cpu", dtype=getattr(torch, args.dtype)).eval()
     args.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(args.out), max_shard_size="15MB")

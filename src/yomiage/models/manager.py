@@ -26,6 +26,7 @@ from yomiage.models.spec import DownloadError, FileMeta, ModelNotAvailable, Mode
 log = logging.getLogger(__name__)
 
 INSTALLED_MARK = ".yomiage-model.json"
+BUNDLED_ROOT = Path(__file__).resolve().parent.parent / "data" / "models"
 
 
 def catalog() -> dict[str, ModelSpec]:
@@ -84,7 +85,7 @@ def missing_files(folder: Path, required: tuple[str, ...]) -> list[str]:
 def resolve(name_or_path: str, cfg: Config, *, download: bool = True) -> Path:
     """The directory of a model, fetching it when allowed.
 
-    Order: an existing local directory; the cache; the hub (unless offline or
+    Order: an existing local directory; a model shipped in the package; the cache; the hub (unless offline or
     ``download`` is False). Raises ModelNotAvailable naming the fetch command when
     the model is absent and cannot be downloaded, ValueError for an unknown name.
     """
@@ -92,6 +93,8 @@ def resolve(name_or_path: str, cfg: Config, *, download: bool = True) -> Path:
     if path.is_dir():
         return path
     spec = get_spec(name_or_path)
+    if spec.format == "bundled":
+        return BUNDLED_ROOT / spec.name
     found = installed_dir(spec, cfg)
     if found is not None:
         return found
