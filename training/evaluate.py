@@ -171,6 +171,7 @@ def main() -> None:
         "openvino int8 + script vmap": lambda: engine_fn(ov(True), False),
     }
     results: dict[str, dict[str, object]] = {}
+    hyps_of: dict[str, list[str]] = {}
     base = None
     for name, make in variants.items():
         if any(s in name for s in args.skip):
@@ -181,21 +182,17 @@ def main() -> None:
         seconds = time.perf_counter() - started
         score = chrf(hyps, ref)
         base = score if base is None else base
-        results[name] = {"chrf": round(score, 2), "delta": round(score - base, 2),
-                         "seconds": round(seconds, 1), "identical_to_reference": None}
-        if name.startswith("transformers"):
-            reference_hyps = hyps
-        results[name]["identical_to_reference"] = sum(
-            h == r for h, r in zip(hyps, reference_hyps, strict=True))
-        if name == "ct2 int8, guard (protected spans)":
-            default_hyps = hyps
-        print(f"| {name} | {score:.2f} | {score - base:+.2f} | "
-              f"{results[name]['identical_to_reference']}/{len(src)} | {seconds:.1f} s |",
-              flush=True)
+        hyps_of[name] = hyps
+        first = next(iter(hyps_of.values()))
+        same = sum(h == r for h, r in zip(hyps, first, strict=True))
+        results[name] = {"chrf": round(score, 2), "delta_vs_first": round(score - base, 2),
+                         "identical_to_first": same, "seconds": round(seconds, 1)}
+        print(f"| {name} | {score:.2f} | {score - base:+.2f} | {same}/{len(src)} | "
+              f"{seconds:.1f} s |", flush=True)
     report = {"test": str(args.test), "sentences": len(src), "checkpoint": str(args.hf),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "results": results, "reference_hypotheses": reference_hyps,
-              "default_hypotheses": locals().get("default_hyps")}
+              "results": results, "sources": src, "references": ref,
+              "hypotheses": hyps_of}
     if args.out:
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1))
 
