@@ -85,9 +85,10 @@ def missing_files(folder: Path, required: tuple[str, ...]) -> list[str]:
 def resolve(name_or_path: str, cfg: Config, *, download: bool = True) -> Path:
     """The directory of a model, fetching it when allowed.
 
-    Order: an existing local directory; a model shipped in the package; the cache; the hub (unless offline or
-    ``download`` is False). Raises ModelNotAvailable naming the fetch command when
-    the model is absent and cannot be downloaded, ValueError for an unknown name.
+    Order: an existing local directory; a model shipped in the package; the cache; the
+    hub (unless offline or ``download`` is False). Raises ModelNotAvailable naming the
+    fetch command when the model is absent and cannot be downloaded, ValueError for an
+    unknown name.
     """
     path = Path(name_or_path).expanduser()
     if path.is_dir():
