@@ -81,3 +81,18 @@ def test_shipped_model_translates_and_keeps_code(tmp_path: Path) -> None:
     assert "絶対値" in out
     out = tr.translate("The function reads config.toml and raises ValueError.", "en", "ja")
     assert "config.toml" in out and "ValueError" in out
+
+
+def test_models_command_lists_and_locates_the_shipped_model(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from yomiage.commands.models import run_models_command
+    from yomiage.models.manager import fetch
+
+    cfg = _cfg(tmp_path)
+    assert run_models_command("path", "compact-en-ja", cfg) == 0
+    where = capsys.readouterr().out.strip()
+    assert Path(where) == resolve("compact-en-ja", cfg)
+    assert fetch(translation_specs()["compact-en-ja"], cfg, force=True) == Path(where)
+    assert run_models_command("list", None, cfg) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "compact-en-ja" in line)
+    assert "yes" in row

@@ -213,7 +213,8 @@ def check_models(cfg: Config) -> list[Check]:
     """Which downloadable models are in the cache."""
     from yomiage.models.manager import catalog, installed_dir, models_root
 
-    have = [name for name, spec in catalog().items() if installed_dir(spec, cfg) is not None]
+    have = [name for name, spec in catalog().items()
+            if spec.format != "bundled" and installed_dir(spec, cfg) is not None]
     where = models_root(cfg)
     detail = f"{len(have)} in {where}" + (f": {', '.join(sorted(have))}" if have else "")
     return [Check("models cached", None, detail)]

@@ -68,8 +68,11 @@ def fetch_command(name: str) -> str:
 
 
 def installed_dir(spec: ModelSpec, cfg: Config) -> Path | None:
-    """The model's folder in the cache if it is completely installed, else None."""
-    path = models_root(cfg) / spec.name
+    """The model's folder if it is completely installed (in the cache, or shipped in the
+    package), else None."""
+    path = BUNDLED_ROOT / spec.name if spec.format == "bundled" else models_root(cfg) / spec.name
+    if spec.format == "bundled":
+        return None if missing_files(path, spec.required) else path
     if not (path / INSTALLED_MARK).is_file():
         return None
     if missing_files(path, spec.required):
@@ -167,8 +170,9 @@ def fetch(spec: ModelSpec, cfg: Config, *, force: bool = False) -> Path:
     """Download (and convert where needed) ``spec`` into the cache; returns its folder."""
     root = models_root(cfg)
     final = root / spec.name
-    if not force and installed_dir(spec, cfg) is not None:
-        return final
+    found = installed_dir(spec, cfg)
+    if found is not None and (not force or spec.format == "bundled"):
+        return found
     staging = root / ".partial" / spec.name
     raw = staging / "download"
     raw.mkdir(parents=True, exist_ok=True)
