@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(autouse=True)
-def _offline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _offline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("YOMIAGE_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("YOMIAGE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    log = logging.getLogger("yomiage")  # main() points it at this test's captured stderr
+    saved = (log.handlers[:], log.level, log.propagate)
+    yield
+    log.handlers[:], log.level, log.propagate = saved
 
 
 def test_source_lines(tmp_path: Path) -> None:
