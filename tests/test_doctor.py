@@ -97,8 +97,11 @@ def test_missing_espeak_is_reported_with_the_install_command(monkeypatch):
 def test_translation_check(tmp_path):
     (off,) = check_translation(Config(translator="none"))
     assert off.ok is None
-    engine, missing = check_translation(Config(cache_dir=str(tmp_path), threads=1))
+    engine, shipped = check_translation(Config(cache_dir=str(tmp_path), threads=1))
     assert engine.detail.startswith("CTranslate2, 1 thread")
+    assert shipped.ok is True and "compact-en-ja" in shipped.detail  # en→ja ships a model
+    assert "yomiage models fetch fugumt-en-ja" in shipped.detail
+    _, missing = check_translation(Config(cache_dir=str(tmp_path), threads=1, target_lang="fr"))
     assert missing.ok is False and missing.essential
     assert "yomiage models fetch" in missing.fix
     _, local = check_translation(Config(translation_model=str(tmp_path)))

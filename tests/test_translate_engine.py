@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from yomiage.config import Config
 from yomiage.models.manager import INSTALLED_MARK, resolve
 from yomiage.models.spec import ModelNotAvailable
-from yomiage.translate import describe, load_translator
+from yomiage.translate import describe, load_translator, model_name
 from yomiage.translate.ct2.engine import CT2Translator
 from yomiage.translate.guard import GuardedTranslator
 from yomiage.translate.token_engine import DecodeOptions
@@ -93,9 +94,10 @@ def _install(ct2: Path, cfg: Config, name: str) -> Path:
 
 
 def test_default_pair_model_from_cache(tmp_path: Path, tiny_models: Models) -> None:
-    cfg = _cfg(tmp_path)  # en→ja, model auto → fugumt-en-ja
+    cfg = _cfg(tmp_path)  # en→ja, model auto → fugumt-en-ja once installed
+    assert model_name(cfg) == "compact-en-ja"  # shipped in the package until then
     with pytest.raises(ModelNotAvailable, match="yomiage models fetch fugumt-en-ja"):
-        load_translator(cfg)
+        load_translator(replace(cfg, translation_model="fugumt-en-ja"))
     dest = _install(tiny_models["marian"][1], cfg, "fugumt-en-ja")
     assert resolve("fugumt-en-ja", cfg) == dest
     tr = load_translator(cfg)

@@ -15,7 +15,7 @@ from yomiage import __version__
 from yomiage.config import Config, SettingError, load_config
 
 COMMANDS = ("narrate", "text", "run", "demo", "bench", "models", "voices", "doctor", "say",
-            "daemon", "hooks", "hook", "follow")
+            "daemon", "hooks", "hook", "follow", "translate")
 
 
 def _add_daemon_flag(p: argparse.ArgumentParser) -> None:
@@ -46,7 +46,7 @@ def _add_speech_flags(p: argparse.ArgumentParser) -> None:
                    help="source language (default en)")
     g.add_argument("--to", dest="target_lang", metavar="LANG",
                    help="listener's language (default ja)")
-    g.add_argument("--translator", choices=["auto", "ctranslate2", "torch", "none"])
+    g.add_argument("--translator", choices=["auto", "ctranslate2", "openvino", "torch", "none"])
     g.add_argument("--model", dest="translation_model", metavar="NAME|DIR",
                    help="translation model (see `yomiage models list`)")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"])
@@ -202,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_flags(p)
 
     _add_hooks_parsers(sub)
+
+    p = sub.add_parser("translate", help="translate text, a file or stdin, one line at a time")
+    p.add_argument("source", nargs="?", default="-", help="text, a file, or - for stdin (default)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, with timings")
+    _add_speech_flags(p)
     for command in sub.choices.values():  # -q/-v also after the subcommand
         command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                              help="no progress or summary")
@@ -386,6 +391,10 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
 
         return run_follow(args.path, cfg, from_start=args.from_start, interval=args.interval,
                           quiet=args.quiet)
+    if cmd == "translate":
+        from yomiage.commands.translate import run_translate
+
+        return run_translate(args.source, cfg, as_json=args.json)
     raise AssertionError(f"unhandled command {cmd!r}")
 
 

@@ -178,6 +178,13 @@ def check_translation(cfg: Config) -> list[Check]:
     except ValueError as exc:
         return [*rows, Check(f"translation {pair}", False, str(exc),
                       "see `yomiage models list`", essential=True)]
+    if spec.format == "bundled":
+        from yomiage.translate.catalog import default_model
+
+        better = default_model(cfg.source_lang, cfg.target_lang)
+        return [*rows, Check(f"translation {pair}", True,
+                             f"{name}, shipped in the package; {better} translates better: "
+                             f"`{fetch_command(better)}`")]
     where = installed_dir(spec, cfg)
     if where is None:
         return [*rows, Check(f"translation {pair}", False, f"{name} is not downloaded",
@@ -206,7 +213,8 @@ def check_models(cfg: Config) -> list[Check]:
     """Which downloadable models are in the cache."""
     from yomiage.models.manager import catalog, installed_dir, models_root
 
-    have = [name for name, spec in catalog().items() if installed_dir(spec, cfg) is not None]
+    have = [name for name, spec in catalog().items()
+            if spec.format != "bundled" and installed_dir(spec, cfg) is not None]
     where = models_root(cfg)
     detail = f"{len(have)} in {where}" + (f": {', '.join(sorted(have))}" if have else "")
     return [Check("models cached", None, detail)]

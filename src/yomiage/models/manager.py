@@ -26,6 +26,7 @@ from yomiage.models.spec import DownloadError, FileMeta, ModelNotAvailable, Mode
 log = logging.getLogger(__name__)
 
 INSTALLED_MARK = ".yomiage-model.json"
+BUNDLED_ROOT = Path(__file__).resolve().parent.parent / "data" / "models"
 
 
 def catalog() -> dict[str, ModelSpec]:
@@ -67,8 +68,11 @@ def fetch_command(name: str) -> str:
 
 
 def installed_dir(spec: ModelSpec, cfg: Config) -> Path | None:
-    """The model's folder in the cache if it is completely installed, else None."""
-    path = models_root(cfg) / spec.name
+    """The model's folder if it is completely installed (in the cache, or shipped in the
+    package), else None."""
+    path = BUNDLED_ROOT / spec.name if spec.format == "bundled" else models_root(cfg) / spec.name
+    if spec.format == "bundled":
+        return None if missing_files(path, spec.required) else path
     if not (path / INSTALLED_MARK).is_file():
         return None
     if missing_files(path, spec.required):
@@ -84,14 +88,17 @@ def missing_files(folder: Path, required: tuple[str, ...]) -> list[str]:
 def resolve(name_or_path: str, cfg: Config, *, download: bool = True) -> Path:
     """The directory of a model, fetching it when allowed.
 
-    Order: an existing local directory; the cache; the hub (unless offline or
-    ``download`` is False). Raises ModelNotAvailable naming the fetch command when
-    the model is absent and cannot be downloaded, ValueError for an unknown name.
+    Order: an existing local directory; a model shipped in the package; the cache; the
+    hub (unless offline or ``download`` is False). Raises ModelNotAvailable naming the
+    fetch command when the model is absent and cannot be downloaded, ValueError for an
+    unknown name.
     """
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path
     spec = get_spec(name_or_path)
+    if spec.format == "bundled":
+        return BUNDLED_ROOT / spec.name
     found = installed_dir(spec, cfg)
     if found is not None:
         return found
@@ -163,8 +170,9 @@ def fetch(spec: ModelSpec, cfg: Config, *, force: bool = False) -> Path:
     """Download (and convert where needed) ``spec`` into the cache; returns its folder."""
     root = models_root(cfg)
     final = root / spec.name
-    if not force and installed_dir(spec, cfg) is not None:
-        return final
+    found = installed_dir(spec, cfg)
+    if found is not None and (not force or spec.format == "bundled"):
+        return found
     staging = root / ".partial" / spec.name
     raw = staging / "download"
     raw.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,10 @@ How defaults are chosen (details and sources in docs/models.md):
   Bible text ("jap" is not modern Japanese) and is not offered. NLLB-600M is known weak on
   ja↔en for its size (see docs/models.md) and is non-commercial.
 - Pairs without a good bilingual model fall back to M2M-100 418M (MIT, 100 languages).
+- en→ja also has a compact Marian model trained here on the Python documentation's
+  Japanese translation (docs/training.md) and shipped inside the package: ``auto`` uses
+  it when FuguMT is not installed, so a fresh machine narrates in Japanese offline.
+  FuguMT translates better and stays the choice once fetched.
 """
 
 from __future__ import annotations
@@ -91,6 +95,17 @@ TRANSLATION_MODELS: list[ModelSpec] = [
     ),
 ]
 
+BUNDLED_MODELS: list[ModelSpec] = [
+    ModelSpec(
+        name="compact-en-ja", kind="translation", repo="", format="bundled",
+        licence="PSF-2.0", size_mb=19, languages=("en", "ja"),
+        notes="Marian d320 6+3 trained on python-docs-ja (docs/training.md); ships with "
+              "yomiage, int8; FuguMT translates better",
+        required=_MARIAN_REQUIRED,
+    ),
+]
+TRANSLATION_MODELS += BUNDLED_MODELS
+
 FALLBACK_MODEL = "m2m100-418m"
 
 
@@ -105,6 +120,14 @@ def default_model(src: str, tgt: str) -> str:
         if spec.languages == (src, tgt):
             return spec.name
     return FALLBACK_MODEL
+
+
+def bundled_model(src: str, tgt: str) -> str | None:
+    """The model shipped inside the package for a pair, or None."""
+    for spec in BUNDLED_MODELS:
+        if spec.languages == (src, tgt):
+            return spec.name
+    return None
 
 
 def licence_warning(spec: ModelSpec) -> str | None:

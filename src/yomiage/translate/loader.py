@@ -11,11 +11,16 @@ from pathlib import Path
 
 from yomiage.config import Config
 from yomiage.devices import nvidia_driver_present
-from yomiage.models.manager import resolve
+from yomiage.models.manager import installed_dir, resolve
 from yomiage.models.spec import ModelSpec
 from yomiage.translate.base import Translator
 from yomiage.translate.cache import CachedTranslator, TranslationCache
-from yomiage.translate.catalog import default_model, licence_warning, translation_specs
+from yomiage.translate.catalog import (
+    bundled_model,
+    default_model,
+    licence_warning,
+    translation_specs,
+)
 from yomiage.translate.guard import GuardedTranslator, PassthroughTranslator
 
 log = logging.getLogger(__name__)
@@ -25,10 +30,15 @@ __all__ = ["describe", "load_engine", "load_translator",
 
 
 def model_name(cfg: Config) -> str:
-    """The model the configuration asks for (the pair's default when ``auto``)."""
+    """The model the configuration asks for. ``auto``: the pair's default, or the model
+    shipped in the package for the pair while the default is not installed."""
     if cfg.translation_model != "auto":
         return cfg.translation_model
-    return default_model(cfg.source_lang, cfg.target_lang)
+    name = default_model(cfg.source_lang, cfg.target_lang)
+    bundled = bundled_model(cfg.source_lang, cfg.target_lang)
+    if bundled and installed_dir(translation_specs()[name], cfg) is None:
+        return bundled
+    return name
 
 
 def _gpu_present() -> bool:

@@ -16,7 +16,7 @@ import ctranslate2
 
 from yomiage.translate.token_engine import DecodeOptions, TokenEngine
 from yomiage.translate.tokenizer import read_vocabulary
-from yomiage.translate.vmap import ensure_vmap
+from yomiage.translate.vmap import ensure_vmap, map_pays
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class CT2Translator(TokenEngine):
         self.vmap_target: str | None = None
         if vmap_target and self.options.use_vmap:
             vocab = read_vocabulary(self.model_dir)
-            if ensure_vmap(self.model_dir, vocab, vmap_target,
+            if map_pays(self.model_dir) and ensure_vmap(self.model_dir, vocab, vmap_target,
                            self.tokenizer.lang_token(vmap_target)):
                 self.vmap_target = vmap_target
         self.device = pick_device(device)

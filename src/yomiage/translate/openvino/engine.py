@@ -27,7 +27,13 @@ from yomiage.translate.tokenizer import (
     read_source_vocabulary,
     read_vocabulary,
 )
-from yomiage.translate.vmap import VMAP_FILE, copyable_ids, ensure_vmap, vmap_tokens
+from yomiage.translate.vmap import (
+    VMAP_FILE,
+    copyable_ids,
+    ensure_vmap,
+    map_pays,
+    vmap_tokens,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +144,7 @@ class OVTranslator(TokenEngine):
         """Target ids the decoder scores for ``tgt`` (None: every row): the vocabulary
         map's tokens, the same ``vmap.txt`` the CTranslate2 engine uses (built here if
         missing), when the map is on."""
-        if not self.options.use_vmap:
+        if not self.options.use_vmap or not map_pays(self.model_dir):
             return None
         lang_token = self.tokenizer.lang_token(tgt)
         if ensure_vmap(self.model_dir, self.target_vocab, tgt, lang_token):
