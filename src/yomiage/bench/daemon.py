@@ -109,14 +109,16 @@ class BenchDaemon:
                     "YOMIAGE_DAEMON_LEAD_IN": "false"})
         self.env = env
         self._pos = 0
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def spawn(self) -> None:
         """Start the daemon process (it answers once its socket is bound)."""
         with open(self.folder / "daemon.log", "ab") as log:
-            subprocess.Popen([sys.executable, "-c", RUN_CODE, self.shape, str(self.record),
-                              self.fair_unit, "1" if self.lead_in else "0"],
-                             env=self.env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", RUN_CODE, self.shape, str(self.record),
+                 self.fair_unit, "1" if self.lead_in else "0"],
+                env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                start_new_session=True)
 
     def start(self, timeout: float = 300.0) -> float:
         """Start the daemon and wait for its engines; returns the seconds it took."""
@@ -125,15 +127,24 @@ class BenchDaemon:
         t0 = time.perf_counter()
         self.spawn()
         deadline = time.monotonic() + timeout
+        why = f"the daemon did not get ready (see {self.folder}/daemon.log)"
         while time.monotonic() < deadline:
-            with contextlib.suppress(Exception):
+            st: dict[str, Any] = {}
+            with contextlib.suppress(Exception):  # not listening yet
                 st = send({"type": "status"}, autostart=False, path=self.sock)
-                if st.get("ready"):
-                    return time.perf_counter() - t0
-                if st.get("load_error"):
-                    raise RuntimeError(f"the daemon could not load: {st['load_error']}")
+            if st.get("ready"):
+                return time.perf_counter() - t0
+            if st.get("load_error"):
+                why = f"the daemon could not load: {st['load_error']}"
+                break
+            if self.proc is not None and self.proc.poll() is not None:
+                why = f"the daemon exited ({self.proc.returncode}; see {self.folder}/daemon.log)"
+                break
             time.sleep(0.05)
-        raise RuntimeError(f"the daemon did not get ready (see {self.folder}/daemon.log)")
+        if self.proc is not None and self.proc.poll() is None:  # never leave it running
+            self.proc.kill()
+            self.proc.wait()
+        raise RuntimeError(why)
 
     def send(self, msg: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
         """One request to this daemon."""

@@ -263,6 +263,9 @@ def run_bench(args: argparse.Namespace, cfg: Config) -> int:
         except ImportError as exc:
             log.error("bench %s is not available: %s", stage, missing_hint(exc))
             return 2
+        except RuntimeError as exc:  # e.g. the daemon under test could not load its engines
+            log.error("bench %s failed: %s", stage, exc)
+            return 2
     if args.plot and "pipeline" in results:
         from yomiage.bench.plot import plot_waterfall
 
