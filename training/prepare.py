@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 import sentencepiece as spm
 
+from yomiage.bench.random_models import write_marian_tokenizer
 from yomiage.translate.protect import protect
 
 
@@ -49,23 +49,6 @@ def placeholder_pair(en: str, ja: str) -> tuple[str, str] | None:
     return p.text, ja
 
 
-def tokenizer_files(model: Path, out: Path) -> int:
-    """Write Marian tokenizer files for ``model`` into ``out``; returns the vocabulary size."""
-    out.mkdir(parents=True, exist_ok=True)
-    proc = spm.SentencePieceProcessor(model_file=str(model))
-    vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
-    for i in range(proc.get_piece_size()):
-        vocab.setdefault(proc.id_to_piece(i), len(vocab))
-    vocab["<pad>"] = len(vocab)
-    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    shutil.copy(model, out / "source.spm")
-    shutil.copy(model, out / "target.spm")
-    (out / "tokenizer_config.json").write_text(json.dumps(
-        {"tokenizer_class": "MarianTokenizer", "source_lang": "en", "target_lang": "ja",
-         "separate_vocab": False, "model_max_length": 512}))
-    return len(vocab)
-
-
 def main() -> None:
     """Write ``tok/`` (tokenizer files) and ``train_aug.tsv.gz`` under ``--data``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -79,7 +62,8 @@ def main() -> None:
         vocab_size=args.vocab, model_type="unigram", character_coverage=0.9995,
         input_sentence_size=2_000_000, shuffle_input_sentence=True, minloglevel=2,
         num_threads=2, byte_fallback=False)
-    size = tokenizer_files(prefix.with_suffix(".model"), args.data / "tok")
+    (args.data / "tok").mkdir(parents=True, exist_ok=True)
+    size = write_marian_tokenizer(args.data / "tok", prefix.with_suffix(".model"))
     extra = [p for p in (placeholder_pair(en, ja) for en, ja in train) if p]
     with gzip.open(args.data / "train_aug.tsv.gz", "wt", encoding="utf-8") as f:
         for en, ja in train + extra:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from yomiage.bench.random_models import SHAPES, Shape, _marian_files, train_spm
+from yomiage.bench.random_models import SHAPES, Shape, train_spm, write_marian_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def build_marian_ct2(shape: Shape | str, text: Iterable[str], out: Path, *, seed
     lines = [line for line in text if line.strip()]
     spm_model = train_spm(lines, out.parent / "spm" / "sp", spm_vocab, bpe=bpe)
     out.mkdir(parents=True, exist_ok=True)
-    _marian_files(out, spm_model, shape.vocab_size)
+    write_marian_tokenizer(out, spm_model, shape.vocab_size)
     vocab = json.loads((out / "vocab.json").read_text("utf-8"))
     tokens = [t for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
     if tokens[-1] == "<pad>":  # as the converter: the decoder starts from a zero embedding

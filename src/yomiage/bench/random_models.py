@@ -63,7 +63,10 @@ def _pieces(model: Path) -> list[str]:
     return [proc.id_to_piece(i) for i in range(proc.get_piece_size())]
 
 
-def _marian_files(out: Path, model: Path, vocab_size: int) -> int:
+def write_marian_tokenizer(out: Path, model: Path, vocab_size: int = 0) -> int:
+    """Write a Marian tokenizer folder (vocab.json, source/target.spm, tokenizer_config.json)
+    in FuguMT's layout for the shared SentencePiece ``model``, the vocabulary padded with
+    filler pieces to ``vocab_size``; returns the vocabulary size."""
     vocab: dict[str, int] = {"</s>": 0, "<unk>": 1}
     for piece in _pieces(model):
         vocab.setdefault(piece, len(vocab))
@@ -125,7 +128,7 @@ def build_checkpoint(shape: Shape, spm_model: Path, out: Path, seed: int = 0) ->
     model: torch.nn.Module
     config: Any
     if shape.family == "marian":
-        size = _marian_files(out, spm_model, shape.vocab_size)
+        size = write_marian_tokenizer(out, spm_model, shape.vocab_size)
         config = MarianConfig(vocab_size=size, pad_token_id=size - 1, eos_token_id=0,
                               decoder_start_token_id=size - 1,
                               share_encoder_decoder_embeddings=True, **common)
