@@ -24,6 +24,7 @@ import numpy as np
 
 import yomiage.tts.espeak as espeak_module
 import yomiage.tts.ipa as ipa_module
+from yomiage.bench.listen import edit_distance
 from yomiage.bench.voice import hardware
 from yomiage.config import Config
 from yomiage.tts.en_reading import english_reading
@@ -52,13 +53,8 @@ def _words(text: str) -> list[str]:
 
 def word_error_rate(ref: str, hyp: str) -> float:
     """Levenshtein distance over words (digits one by one) / reference length."""
-    r, h = _words(ref), _words(hyp)
-    d = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, d[0] = d[0], i
-        for j, hw in enumerate(h, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (rw != hw))
-    return d[len(h)] / max(1, len(r))
+    r = _words(ref)
+    return edit_distance(r, _words(hyp)) / max(1, len(r))
 
 
 def _set_reading(on: bool) -> None:
