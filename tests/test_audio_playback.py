@@ -200,15 +200,13 @@ def _min_window_rms(x: np.ndarray, win: int = RATE // 200) -> float:
 def test_speakers_play_what_was_sent(pulse_env, recording_path):
     # The chain below our sink (ALSA's pulse plugin → PulseAudio → null sink → parec)
     # can drop a few ms on a busy 2-core machine without PortAudio seeing an underflow
-    # (seen once in 4 clean CI runs), or a glitch that keeps the level but not the samples
-    # (similarity 0.855 once, with the whole suite running). Up to two fresh tries are
-    # allowed; every check below still applies, unchanged, to the try that is kept.
-    for attempt in range(3):
+    # (seen once in 4 clean CI runs). One fresh try is allowed; every check below
+    # still applies, unchanged, to the try that is kept.
+    for attempt in range(2):
         result, recording = _play_and_record(pulse_env, "play", recording_path)
         active = _active(recording)
         tone_rms = 0.5 / np.sqrt(2)  # the sent tones' level
-        if (_min_window_rms(active) > 0.5 * 0.95 * tone_rms
-                and _similarity(recording) > 0.99) or attempt == 2:
+        if _min_window_rms(active) > 0.5 * 0.95 * tone_rms or attempt == 1:
             break
     assert result["name"].startswith("speakers:")
     assert result["underflows"] == 0, result
@@ -228,23 +226,17 @@ def test_speakers_play_what_was_sent(pulse_env, recording_path):
     assert _peak_hz(active[: half - 500]) == pytest.approx(440, abs=3)
     assert _peak_hz(active[half + 500:]) == pytest.approx(880, abs=3)
     # sample-level match with what was sent (sentence 1 resampled the same way)
-    assert _similarity(recording) > 0.99
-
-
-def _similarity(recording: np.ndarray) -> float:
-    """Cosine similarity between the recording, at its best lag, and the two sent tones."""
     t1 = np.arange(int(0.4 * 22050)) / 22050
     t2 = np.arange(int(0.4 * RATE)) / RATE
     sent = np.concatenate([
         soxr.resample((0.5 * np.sin(2 * np.pi * 440 * t1)).astype(np.float32), 22050, RATE),
         (0.5 * np.sin(2 * np.pi * 880 * t2)).astype(np.float32),
     ])
-    if recording.size < sent.size:
-        return 0.0
     corr = np.correlate(recording, sent, mode="valid")
     lag = int(np.argmax(corr))
     seg = recording[lag:lag + sent.size]
-    return float(np.dot(seg, sent) / (np.linalg.norm(seg) * np.linalg.norm(sent) or 1.0))
+    similarity = float(np.dot(seg, sent) / (np.linalg.norm(seg) * np.linalg.norm(sent)))
+    assert similarity > 0.99
 
 
 @pytest.mark.audio
