@@ -213,40 +213,49 @@ def _replies() -> list[str]:
 
 # --------------------------------------------------------------------- client
 def bench_client(d: BenchDaemon, runs: int) -> dict[str, Any]:
-    """Wall time of a `say --daemon` client process against `python -c pass`."""
-    env = {**d.env, "PYTHONDONTWRITEBYTECODE": "0"}
+    """Wall and CPU time of a `say --daemon` and a `hook` client process, each against
+    `python -c pass`, taken in turn (bare, say, hook) after one warm-up of each."""
+    # Clients run from compiled modules, as after `pip install` (which compiles them):
+    # PYTHONDONTWRITEBYTECODE set to anything, even "0", would recompile every run.
+    env = {k: v for k, v in d.env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     import resource
 
     def cpu() -> float:
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (ru.ru_utime + ru.ru_stime) * 1000
 
-    client, bare, client_cpu, bare_cpu = [], [], [], []
-    cmd = [sys.executable, "-c", CLIENT_CODE, "say", "Bench.", "--daemon",
-           "--session", "bench-client", "--priority", "tool"]
-    for _ in range(runs):
-        c0, t0 = cpu(), time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], env=env, check=False)
-        bare.append((time.perf_counter() - t0) * 1000)
-        bare_cpu.append(cpu() - c0)
-        c0, t0 = cpu(), time.perf_counter()
-        out = subprocess.run(cmd, env=env, check=False, capture_output=True)
-        client.append((time.perf_counter() - t0) * 1000)
-        client_cpu.append(cpu() - c0)
-        if out.returncode != 0:
-            raise RuntimeError(f"the client failed: {out.stderr.decode()[-300:]}")
+    hook_payload = json.dumps({"hook_event_name": "SessionStart", "session_id": "bench-hook",
+                               "cwd": str(d.folder), "source": "startup"}).encode()
+    commands = {
+        "python_bare": ([sys.executable, "-c", "pass"], None),
+        "client": ([sys.executable, "-c", CLIENT_CODE, "say", "Bench.", "--daemon",
+                    "--session", "bench-client", "--priority", "tool"], None),
+        "hook": ([sys.executable, "-c", CLIENT_CODE, "hook"], hook_payload),
+    }
+    wall: dict[str, list[float]] = {k: [] for k in commands}
+    cpus: dict[str, list[float]] = {k: [] for k in commands}
+    for i in range(runs + 1):
+        for name, (cmd, stdin) in commands.items():
+            c0, t0 = cpu(), time.perf_counter()
+            out = subprocess.run(cmd, env=env, input=stdin, check=False, capture_output=True)
+            if i > 0:  # the first round is the warm-up
+                wall[name].append((time.perf_counter() - t0) * 1000)
+                cpus[name].append(cpu() - c0)
+            if out.returncode != 0 or (name == "hook" and out.stdout):
+                raise RuntimeError(f"the {name} client failed: {out.stderr.decode()[-300:]}")
     d.send({"type": "stop", "session": "bench-client"})
     imp = subprocess.run([sys.executable, "-X", "importtime", "-c",
-                          "import yomiage.entry, yomiage.daemon.sayclient"],
+                          "import yomiage.entry, yomiage.daemon.sayclient, yomiage.hooks.cli"],
                          env=env, capture_output=True, text=True, check=False)
     own = 0.0
     for line in imp.stderr.splitlines():
         parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
         if len(parts) == 3 and parts[2].startswith("yomiage") and parts[1].isdigit():
             own = max(own, int(parts[1]) / 1000)
-    return {"client": _pct(client), "python_bare": _pct(bare),
-            "client_cpu": _pct(client_cpu), "python_bare_cpu": _pct(bare_cpu),
-            "client_import_ms": round(own, 1)}
+    res: dict[str, Any] = {name: _pct(values) for name, values in wall.items()}
+    res |= {f"{name}_cpu": _pct(values) for name, values in cpus.items()}
+    res["client_import_ms"] = round(own, 1)
+    return res
 
 
 # ---------------------------------------------------------------- first audio
@@ -464,8 +473,8 @@ def format_daemon(res: dict[str, Any]) -> str:
     return "\n".join([
         f"daemon on {res['hardware']}, {res['date']} (load average {res['load_average']})",
         f"  engines: {fa['engines']}; warm daemon ready in {res['warm_load_s']} s",
-        f"  client `say --daemon` wall time: {p(c['client'])}; bare python: "
-        f"{p(c['python_bare'])}; client imports {c['client_import_ms']} ms",
+        f"  client `say --daemon` wall time: {p(c['client'])}; `hook`: {p(c['hook'])}; "
+        f"bare python: {p(c['python_bare'])}; client imports {c['client_import_ms']} ms",
         f"  CPU time (user+sys) of a client process: {p(c['client_cpu'])}; bare python: "
         f"{p(c['python_bare_cpu'])}",
         f"  first audio, in-process: {p(fa['in_process'])}",

@@ -5,13 +5,13 @@ Every request is one JSON object on one line with ``"v"`` (the protocol version)
 ``{"v": 1, "ok": false, "error": "…"}``, echoing the request's ``"id"`` when it had one.
 A line that is not JSON, too long, of an unknown type or with a bad field gets an error
 reply and the connection is closed. docs/daemon.md is the reference; this module is the
-one place that checks messages. It imports only the standard library (``json``), so
-that clients stay light.
+one place that checks messages. It imports nothing but daemon/wirejson.py (CPython's C
+JSON codec without the ``json`` package), so that clients stay light.
 """
 
 from __future__ import annotations
 
-import json
+from yomiage.daemon import wirejson
 
 TYPE_CHECKING = False  # (not from typing: clients import this module and must start fast)
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class ProtocolError(ValueError):
 
 def encode(message: dict[str, Any]) -> bytes:
     """One message as a line of UTF-8 JSON ending in a newline."""
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return wirejson.dumps(message).encode() + b"\n"
 
 
 def reply_ok(request: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def decode(line: bytes) -> dict[str, Any]:
     if len(line) > MAX_LINE:
         raise ProtocolError(f"message too long ({len(line)} bytes; the limit is {MAX_LINE})")
     try:
-        msg = json.loads(line)
+        msg = wirejson.loads(line)
     except (ValueError, RecursionError):
         raise ProtocolError("not a JSON object") from None
     if not isinstance(msg, dict):
@@ -91,7 +91,7 @@ def decode(line: bytes) -> dict[str, Any]:
 def decode_reply(line: bytes) -> dict[str, Any]:
     """Parse one reply line from the daemon; raises ProtocolError."""
     try:
-        msg = json.loads(line)
+        msg = wirejson.loads(line)
     except (ValueError, RecursionError):
         raise ProtocolError("the daemon's reply is not JSON") from None
     if not isinstance(msg, dict) or not isinstance(msg.get("ok"), bool):

@@ -13,10 +13,11 @@ that the whole process takes a few tens of milliseconds (``yomiage.entry`` calls
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
+
+from yomiage.daemon import wirejson
 
 MAX_PAYLOAD = 8 * 1024 * 1024 - 4096
 """Bytes of payload read at most (the protocol's line limit, less the envelope)."""
@@ -92,7 +93,7 @@ def main(argv: list[str]) -> int:
             _log(f"{agent}: a payload of more than {MAX_PAYLOAD} bytes; dropped")
             return 0
         try:
-            payload = json.loads(raw)
+            payload = wirejson.loads(raw)
         except (ValueError, RecursionError):
             _log(f"{agent}: the payload is not JSON; dropped")
             return 0
