@@ -90,7 +90,7 @@ def test_missing_model_degrades_to_the_original_language(monkeypatch: pytest.Mon
 
     loaded: list[str] = []
 
-    def voice_for(cfg: Config, lang: str) -> FakeVoice:
+    def voice_for(cfg: Config, lang: str, **kw: object) -> FakeVoice:
         loaded.append(lang)
         v = FakeVoice()
         v.name = f"fake-{lang}"
@@ -107,6 +107,29 @@ def test_missing_model_degrades_to_the_original_language(monkeypatch: pytest.Mon
         "no en→ja translation model is installed (fetch one with `yomiage models fetch "
         "opus-mt-en-jap`): speaking the original English with fake-en"]
     assert "en" in loaded
+
+
+def test_voice_warms_up_only_while_no_speech_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import yomiage.tts.registry as registry
+
+    class CountingVoice(FakeVoice):
+        warmups = 0
+
+        def warmup(self) -> None:
+            CountingVoice.warmups += 1
+
+    monkeypatch.setattr(registry, "load_voice", lambda cfg, lang: CountingVoice())
+    asked: list[bool] = []
+
+    def busy() -> bool:
+        asked.append(True)
+        return False
+
+    engines_mod.load_warm_voice(Config(), "ja", warm=busy)
+    assert asked == [True] and CountingVoice.warmups == 0
+    engines_mod.load_warm_voice(Config(), "ja", warm=lambda: True)
+    engines_mod.load_warm_voice(Config(), "ja")
+    assert CountingVoice.warmups == 2
 
 
 def test_degraded_run_speaks_untranslated_text(tmp_path: Path,

@@ -98,6 +98,20 @@ def test_bf16_vocoder_sounds_like_float32(
         assert float(np.sqrt(np.mean(b**2))) > 0.02
 
 
+def test_the_compiled_vocoder_is_cached_and_reused(
+    files: SplitFiles, frontend: KokoroFrontend, tmp_path: Path
+) -> None:
+    if not kokoro_split.bf16_cpu():
+        pytest.skip("no bfloat16 CPU path here")
+    feed = _feed(frontend, PHRASE)
+    first = kokoro_split.SplitGraph(files, cache_dir=tmp_path / "ov").run(feed)
+    blobs = sorted(p.name for p in (tmp_path / "ov").iterdir())
+    assert any(name.endswith(".blob") for name in blobs)
+    again = kokoro_split.SplitGraph(files, cache_dir=tmp_path / "ov").run(feed)
+    assert sorted(p.name for p in (tmp_path / "ov").iterdir()) == blobs  # read, not rebuilt
+    assert log_mel_distance(first.ravel(), again.ravel()) < 0.05
+
+
 def test_other_graphs_are_not_cut() -> None:
     from onnx import TensorProto, helper
 

@@ -16,6 +16,7 @@ audio written), ``end`` (heard to its end), ``cut`` (silenced while playing), ``
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
@@ -100,7 +101,7 @@ class Core:
         self.load_error: str | None = None
         self.load_s: float | None = None
         self._loading = False
-        self._loader = loader or _load_engines
+        self._loader = loader or functools.partial(_load_engines, warm=self._nothing_queued)
         self._sink_opener = sink_opener or _open_sink
         self._pools: dict[str, VoicePool] = {}
         # Lock order: cond before _sink_lock. _in_sink changes under _sink_lock.
@@ -160,6 +161,11 @@ class Core:
                 s.voice = None  # chosen again among the voices now known
             self.cond.notify_all()
         log.info("engines ready in %.1f s: %s", self.load_s, engines.summary_line())
+
+    def _nothing_queued(self) -> bool:
+        """True while no speech waits (the engines' warm-up would only delay it)."""
+        with self.cond:
+            return self.sched.queued() == 0
 
     @property
     def ready(self) -> bool:
@@ -627,10 +633,10 @@ def rss_mb() -> float:
         return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
-def _load_engines(cfg: Config) -> Any:
+def _load_engines(cfg: Config, warm: Callable[[], bool] | None = None) -> Any:
     from yomiage.narrate.engines import load_engines
 
-    engines = load_engines(cfg, degrade=True)
+    engines = load_engines(cfg, degrade=True, warm=warm)
     for note in engines.notes:
         log.warning("%s", note)
     return engines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -72,21 +73,25 @@ def lang_name(code: str) -> str:
     return _LANG_NAMES.get(code, code)
 
 
-def load_warm_voice(cfg: Config, lang: str) -> Voice:
-    """The configured voice for ``lang``, loaded and warmed up."""
+def load_warm_voice(cfg: Config, lang: str, *, warm: Callable[[], bool] | None = None) -> Voice:
+    """The configured voice for ``lang``, loaded and warmed up — unless ``warm`` (asked
+    once the voice is loaded) says no: a caller with speech already waiting skips the
+    warm-up, whose one-time costs the first real phrase pays anyway."""
     from yomiage.tts.registry import load_voice
 
     voice = load_voice(cfg, lang)
-    voice.warmup()
+    if warm is None or warm():
+        voice.warmup()
     return voice
 
 
-def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
+def load_engines(cfg: Config, *, degrade: bool = False,
+                 warm: Callable[[], bool] | None = None) -> Engines:
     """Load and warm the translator and the voice in parallel.
 
     With ``degrade``, a missing translation model falls back to speaking the original
     text with a voice of the source language, and ``notes`` says so plainly. Raises
-    EngineError with a one-line message otherwise.
+    EngineError with a one-line message otherwise. ``warm``: see :func:`load_warm_voice`.
     """
     from yomiage.models.spec import ModelNotAvailable
     from yomiage.translate import load_translator
@@ -102,7 +107,7 @@ def load_engines(cfg: Config, *, degrade: bool = False) -> Engines:
         fut_t = pool.submit(load_translator, cfg)
         if _will_calibrate(cfg, voice_lang):  # time the voices on a CPU the load leaves
             wait([fut_t])
-        fut_v = pool.submit(load_warm_voice, cfg, voice_lang)
+        fut_v = pool.submit(load_warm_voice, cfg, voice_lang, warm=warm)
         try:
             translator = fut_t.result()
         except ModelNotAvailable as exc:

@@ -164,7 +164,10 @@ class KokoroOnnxVoice(PhrasedVoice):
         return self.graph.run(feed).ravel()
 
     def _warmup_text(self) -> str:
-        return warmup_text(self.language)
+        # One phrase: the first run's one-time costs are paid by any phrase, while the
+        # kernels OpenVINO prepares are per input length (a second phrase of another
+        # length warms nothing that a real phrase would reuse). 0.4 s less at start-up.
+        return "こんにちは。" if self.language == "ja" else "Hello there."
 
 
 def package_model_file(cfg: Config, precision: str = "auto", src: Path | None = None) -> Path:
@@ -268,8 +271,9 @@ def _bf16_graph(
     probe: dict[str, npt.NDArray[Any]] = {"tokens": x.tokens, "style": x.style,
                                           "speed": x.speed}
     try:
-        files = ensure_split(model, Path(cfg.cache_dir).expanduser() / "voices", probe)
-        return SplitGraph(files, threads=cfg.threads)
+        voices = Path(cfg.cache_dir).expanduser() / "voices"
+        files = ensure_split(model, voices, probe)
+        return SplitGraph(files, threads=cfg.threads, cache_dir=voices / "openvino")
     except (SplitUnavailable, ImportError, RuntimeError, OSError) as exc:
         if required:
             raise
