@@ -50,6 +50,31 @@ def _user(prompt: str) -> str:
                                                                  "text": prompt}]}})
 
 
+def test_replies_get_the_caps_stream_json_prose_gets() -> None:
+    """max_sentences per reply (each reply its own count), skip_code_heavy, and the
+    length bounds: the same text half as stream-json."""
+    s = Session("s", Config(max_sentences=2, skip_code_heavy=True))
+    text = "One. Two. Three. Four."
+    got = s.feed_reply("One. Two.", "m1") + s.feed_reply(text, "m1", complete=True)
+    assert _texts(got) == ["One.", "Two.", "Skipping the rest of this reply."]
+    assert _texts(s.feed_reply(text, "m2", complete=True))[:2] == ["One.", "Two."]
+    code = "Here:\n\n```python\n" + "x = compute(value)\n" * 60 + "```\n\nDone."
+    assert _texts(s.feed_reply(code, "m3", complete=True)) == [
+        "Skipping a reply that is mostly code."]
+    long = "This goes on " + "and on " * 400 + "until it ends."
+    got = _texts(Session("t", Config()).feed_reply(long + " Short one.", complete=True))
+    assert got[-2:] == ["A very long sentence was cut short.", "Short one."]
+    assert all(len(t) <= 1000 for t in got)
+
+
+def test_a_forgotten_unfinished_reply_leaves_nothing_behind() -> None:
+    s = Session("s", Config())
+    s.feed_reply("Held back, no full stop", "first")
+    for n in range(70):  # more replies than a session remembers
+        s.feed_reply(f"Reply {n}.", f"m{n}", complete=True)
+    assert "first" not in s._replies and not s._reply_flow._channels
+
+
 def test_stream_json_lines_and_a_new_turn() -> None:
     s = Session("s", Config())
     got, new_turn = s.feed_lines([_assistant("First answer. It is long.", "m1")])

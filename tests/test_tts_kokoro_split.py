@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from yomiage.config import Config
-from yomiage.tts.audio_compare import log_mel_distance
+from yomiage.tts.audio_compare import log_mel_distance, loud_log_mel_distance
 from yomiage.tts.kokoro import split as kokoro_split
 from yomiage.tts.kokoro.frontend import KokoroFrontend
 from yomiage.tts.kokoro.onnx_voice import WholeGraph, frame_caps, load_kokoro, package_model_file
@@ -93,8 +93,11 @@ def test_bf16_vocoder_sounds_like_float32(
         feed = _feed(frontend, text)
         a, b = whole.run(feed).ravel(), split.run(feed).ravel()
         assert a.size == b.size  # durations come from the float32 front: unchanged
-        # measured 0.85 dB mean on the benchmark phrases; int8 → float32 moved 2.4 dB
-        assert log_mel_distance(a, b) < 1.5
+        # 10 phrases, mean: 0.90 dB over loud frames (0.78 over all) in bfloat16, 1.33
+        # (2.14) with the lengths in buckets (FRAME_BUCKET), these two 1.32 / 1.49 (1.96 /
+        # 2.75); the whole graph in bfloat16 moved 4.7, int8 → float32 2.4 (all frames)
+        assert loud_log_mel_distance(a, b) < 2.0
+        assert log_mel_distance(a, b) < 3.5
         assert float(np.sqrt(np.mean(b**2))) > 0.02
 
 
@@ -110,6 +113,23 @@ def test_the_compiled_vocoder_is_cached_and_reused(
     again = kokoro_split.SplitGraph(files, cache_dir=tmp_path / "ov").run(feed)
     assert sorted(p.name for p in (tmp_path / "ov").iterdir()) == blobs  # read, not rebuilt
     assert log_mel_distance(first.ravel(), again.ravel()) < 0.05
+
+
+def test_the_vocoder_inputs_are_padded_to_a_bucket_with_their_last_frame() -> None:
+    rng = np.random.default_rng(0)
+    frames = 13
+    feats = [rng.normal(size=(1, 512, frames)), rng.normal(size=(1, 2 * frames)),
+             rng.normal(size=(1, 2 * frames)), rng.normal(size=(1, 128)),
+             rng.normal(size=(1, 22, 120 * frames + 1))]
+    padded, n = kokoro_split.pad_frames(feats, 8)
+    assert n == frames
+    assert [x.shape[-1] for x in padded] == [16, 32, 32, 128, 120 * 16 + 1]
+    for before, after in zip(feats, padded, strict=True):
+        assert np.array_equal(after[..., : before.shape[-1]], before)  # the phrase as is
+        assert np.all(after[..., before.shape[-1]:] == before[..., -1:])  # then its end
+    assert kokoro_split.pad_frames(feats, 13)[0] is feats  # a whole bucket already
+    odd = [*feats[:4], feats[4][..., :-5]]  # not the layout it knows: left alone
+    assert kokoro_split.pad_frames(odd, 8)[0] is odd
 
 
 def test_other_graphs_are_not_cut() -> None:

@@ -119,11 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure latency of each stage and the whole pipeline")
     p.add_argument("--stage", choices=["text", "translate", "voice", "pipeline", "daemon",
-                                       "soak", "listen", "all"],
+                                       "hooks", "soak", "listen", "all"],
                    default="pipeline",
-                   help="soak: an hour of replayed agent time with memory sampled, and "
-                        "fault injection; listen: a recognizer's error rates per voice "
-                        "(neither is part of all)")
+                   help="hooks: hook → first audio through a warm daemon beside the "
+                        "in-process pipeline; soak: an hour of replayed agent time with "
+                        "memory sampled, and fault injection; listen: a recognizer's error "
+                        "rates per voice (daemon, hooks, soak and listen are not part of all)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="FILE.png", help="draw a latency waterfall")
     p.add_argument("--baseline", action="store_true",
@@ -157,10 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fair-units", default="reply", metavar="UNIT[,UNIT]",
                    help="what `fair` hands out in turn, one concurrent run each: reply, "
                         "sentence (default reply)")
-    g = p.add_argument_group("--stage voice, --stage listen")
+    g = p.add_argument_group("--stage voice, --stage listen, --stage hooks")
     g.add_argument("--engines", nargs="+", metavar="VOICE",
                    help="voices to time or hear (default: every installed engine; listen also "
-                        "takes kokoro-fp32, kokoro-int8, kokoro-bf16, kokoro-package)")
+                        "takes kokoro-fp32, kokoro-int8, kokoro-bf16, kokoro-package; hooks: "
+                        "openjtalk kokoro:jf_alpha)")
     g.add_argument("--listen-lang", default="ja,en", metavar="LANG,LANG",
                    help="--stage listen: languages whose sentences are heard (default ja,en)")
     _add_speech_flags(p)

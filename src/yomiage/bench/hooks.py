@@ -1,7 +1,8 @@
 """Hook → first audio of a one-sentence reply through a warm daemon, side by side with the
 same sentence through the in-process pipeline, same engines, same run.
 
-``python -m yomiage.bench.hooks [--voice openjtalk] [--repeat 10] [--text …] [--lang ja]``
+``yomiage bench --stage hooks [--engines openjtalk kokoro:jf_alpha] [--repeat 10]
+[--shape marian | --translator none]``
 
 Daemon path: a ``Stop`` payload (``last_assistant_message`` = the sentence, a fresh
 session each time) is piped into a real ``yomiage hook`` process; the clock starts just
@@ -10,15 +11,14 @@ audio written to its sink (``perf_counter`` is the system's monotonic clock, sha
 processes of one machine). In-process path: the same sentence as a stream-json line,
 read at t0, through ``narrate_lines`` with engines loaded once in this process; stop at
 its timeline's ``first_audio_at``. Both write to the timing sink (real-time pace, no
-device). Without ``--shape`` the translator is off in both (the reply is in ``--lang``
-already): hook + narration + voice. With ``--shape marian`` both translate an English
-reply with the pipeline bench's random-weight model of that shape ("random weights, real
-shape") before the voice speaks.
+device). The reply is English and is translated by the configured model (the shipped
+``compact-en-ja``: real weights) or, with ``--shape``, by the pipeline bench's
+random-weight model of that shape ("random weights, real shape"); with ``--translator
+none`` it is Japanese already (hook + narration + voice only).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -33,21 +33,13 @@ from typing import Any
 HOOK = "import sys; from yomiage.entry import main; sys.exit(main())"
 
 
-def _pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))]
-
-
-def _config(voice: str, lang: str, shape: str | None) -> Any:
-    """The settings both paths run with: ``shape`` = a random-weight translator of that
-    shape (en → ``lang``), else no translator (the reply is in ``lang`` already)."""
-    from yomiage.config import load_config
-
-    cfg = replace(load_config({}), voice=voice, out="timing", max_lag=0.0,
-                  target_lang=lang, daemon_lead_in=False)
-    if shape:
-        return replace(cfg, source_lang="en")
-    return replace(cfg, translator="none", source_lang=lang)
+def _config(base: Any, voice: str, shape: str | None) -> Any:
+    """The settings both paths run with: ``base`` (the command line's) speaking ``voice``
+    to the timing sink at real-time pace, no lead-ins."""
+    cfg = replace(base, voice=voice, out="timing", max_lag=0.0, daemon_lead_in=False)
+    if base.translator == "none" and not shape:
+        return replace(cfg, source_lang=cfg.target_lang)
+    return cfg
 
 
 def daemon_path(cfg: Any, text: str, repeat: int, shape: str | None) -> dict[str, Any]:
@@ -114,45 +106,51 @@ def inprocess_path(cfg: Any, text: str, repeat: int, shape: str | None) -> dict[
             raise RuntimeError("the in-process pipeline spoke nothing")
         if i:
             first.append(fa - t0)
-    return {"first_audio_s": first}
+    return {"first_audio_s": first, "engines": engines.summary_line()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run both paths for each voice and print P50/P95 (ms) side by side."""
-    p = argparse.ArgumentParser(prog="python -m yomiage.bench.hooks")
-    p.add_argument("--voice", nargs="+", default=["openjtalk", "kokoro:jf_alpha"])
-    p.add_argument("--repeat", type=int, default=10)
-    p.add_argument("--text", help="the reply (default: a Japanese sentence; with --shape "
-                                   "an English one)")
-    p.add_argument("--lang", default="ja", help="the listener's language")
-    p.add_argument("--shape", help="translate with a random-weight model of this shape "
-                                   "(marian, …): the pipeline bench's engines")
-    p.add_argument("--json", action="store_true")
-    a = p.parse_args(argv)
-    text = a.text or ("All the tests pass now." if a.shape else "テストはすべて通りました。")
-    results: dict[str, Any] = {}
-    for voice in a.voice:
-        cfg = _config(voice, a.lang, a.shape)
-        results[voice] = {"daemon": daemon_path(cfg, text, a.repeat, a.shape),
-                          "in_process": inprocess_path(cfg, text, a.repeat, a.shape)}
-    if a.json:
-        print(json.dumps(results))
-        return 0
-    print(f"{'voice':18s} {'path':28s} {'P50 ms':>8s} {'P95 ms':>8s}  n={a.repeat}"
-          f"{' (' + str(a.shape) + ' shape, random weights)' if a.shape else ''}")
-    for voice, r in results.items():
-        rows = [("hook → first audio", r["daemon"]["first_audio_s"]),
-                ("  (hook process wall)", r["daemon"]["hook_wall_s"]),
-                ("in-process → first audio", r["in_process"]["first_audio_s"])]
-        if r["daemon"]["lost"]:
-            print(f"{voice:18s} no audio for {len(r['daemon']['lost'])} hook(s)")
-        for name, vals in rows:
-            if not vals:
-                continue
-            print(f"{voice:18s} {name:28s} {_pct(vals, .5) * 1e3:8.1f} "
-                  f"{_pct(vals, .95) * 1e3:8.1f}")
-    return 0
+def bench_hooks(base: Any, voices: list[str], repeat: int, shape: str | None = None,
+                text: str | None = None) -> dict[str, Any]:
+    """Both paths for each voice: P50/P95 (ms) of hook → first audio, of the hook
+    process's wall time and of in-process → first audio, and the raw values."""
+    import datetime as dt
+
+    from yomiage.bench.daemon import _pct
+    from yomiage.bench.main import _loadavg, hardware
+
+    translated = bool(shape) or base.translator != "none"
+    text = text or ("All the tests pass now." if translated else "テストはすべて通りました。")
+    result: dict[str, Any] = {
+        "stage": "hooks", "hardware": hardware(), "repeat": repeat, "text": text,
+        "translation": (f"{shape} shape, random weights" if shape else
+                        base.translation_model if translated else "none"),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "voices": {}}
+    for voice in voices:
+        cfg = _config(base, voice, shape)
+        daemon = daemon_path(cfg, text, repeat, shape)
+        inproc = inprocess_path(cfg, text, repeat, shape)
+        result.setdefault("engines", {})[voice] = inproc["engines"]
+        rows = {"hook_first_audio": daemon["first_audio_s"],
+                "hook_wall": daemon["hook_wall_s"],
+                "in_process_first_audio": inproc["first_audio_s"]}
+        result["voices"][voice] = {name: _pct([v * 1e3 for v in vals]) if vals else None
+                                   for name, vals in rows.items()} | {"lost": daemon["lost"]}
+    result["load_average"] = _loadavg()
+    return result
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def format_hooks(res: dict[str, Any]) -> str:
+    """The hooks bench as a small table."""
+    lines = [f"hooks: {res['text']!r}, translation: {res['translation']}, n={res['repeat']}",
+             f"  {'voice':18s} {'path':28s} {'P50 ms':>8s} {'P95 ms':>8s}"]
+    names = {"hook_first_audio": "hook → first audio", "hook_wall": "  (hook process wall)",
+             "in_process_first_audio": "in-process → first audio"}
+    for voice, r in res["voices"].items():
+        if r["lost"]:
+            lines.append(f"  {voice:18s} no audio for {len(r['lost'])} hook(s)")
+        for key, name in names.items():
+            if r.get(key):
+                lines.append(f"  {voice:18s} {name:28s} {r[key]['p50_ms']:8.1f} "
+                             f"{r[key]['p95_ms']:8.1f}")
+    return "\n".join(lines)

@@ -258,6 +258,11 @@ def run_bench(args: argparse.Namespace, cfg: Config) -> int:
                 from yomiage.bench.daemon import bench_daemon
 
                 results[stage] = bench_daemon(args, cfg)
+            elif stage == "hooks":
+                from yomiage.bench.hooks import bench_hooks
+
+                results[stage] = bench_hooks(cfg, args.engines or ["openjtalk", "kokoro:jf_alpha"],
+                                             args.repeat or 10, args.shape)
             else:
                 results[stage] = _other_stage(stage, args, cfg)
         except ImportError as exc:
@@ -286,6 +291,10 @@ def run_bench(args: argparse.Namespace, cfg: Config) -> int:
                 from yomiage.bench.daemon import format_daemon
 
                 sys.stdout.write(format_daemon(clean[stage]) + "\n")
+            elif stage == "hooks":
+                from yomiage.bench.hooks import format_hooks
+
+                sys.stdout.write(format_hooks(clean[stage]) + "\n")
             elif stage == "voice":
                 from yomiage.bench.voice import format_table
 

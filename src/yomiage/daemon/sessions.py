@@ -3,10 +3,10 @@
 A :class:`Session` owns a :class:`~yomiage.text.flow.TextFlow` for stream-json lines
 (narration, speech text, segmentation and its exactly-once bookkeeping across partial
 deltas and final messages) and, for ``reply`` messages (hooks: the reply's text so far),
-one markdown → speech → sentences channel per message id that is fed only the part of
-the text beyond what it already had — so a reply streamed line by line and then sent
-whole at the end is spoken exactly once. No threads here: the server calls it under its
-lock.
+one channel per message id in a second TextFlow (the same speech text, segmentation and
+caps as stream-json prose), fed only the part of the text beyond what it already had — so
+a reply streamed line by line and then sent whole at the end is spoken exactly once.
+No threads here: the server calls it under its lock.
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from pathlib import PurePath
 
 from yomiage.config import Config
 from yomiage.records import Sentence, SentenceKind
-from yomiage.text.bounds import WordCap
 from yomiage.text.events import RawLine
 from yomiage.text.flow import TextFlow
-from yomiage.text.sanitize import StreamSanitizer
-from yomiage.text.segment import Piece, Segmenter, tidy
-from yomiage.text.speech_text import SpeechText
+from yomiage.text.segment import Segmenter, tidy
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +30,9 @@ MAX_REPLIES = 64
 
 @dataclass
 class _Reply:
-    speech: SpeechText
-    seg: Segmenter
+    channel: int  # its channel in the session's reply flow (also its turn there)
     had: str = ""  # the reply text received so far
     complete: bool = False
-    clean: StreamSanitizer = field(default_factory=StreamSanitizer)  # no escapes spoken
-    words: WordCap = field(default_factory=WordCap)  # no endless word spoken
 
 
 def project_name(cwd: str | None, project: str | None = None) -> str:
@@ -69,13 +63,16 @@ class Session:
     generation: int = 0
     """Bumped by every interrupt: items of an older generation are stale."""
     flow: TextFlow = field(init=False)
+    _reply_flow: TextFlow = field(init=False)
     _replies: dict[str, _Reply] = field(init=False, default_factory=dict)
+    _reply_no: int = field(init=False, default=0)
     _started: dict[object, None] = field(init=False, default_factory=dict)
     _line_no: int = field(init=False, default=0)
     _seq: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.flow = TextFlow(self.cfg)
+        self._reply_flow = TextFlow(self.cfg)
 
     def touch(self, cwd: str | None = None, project: str | None = None,
               agent: str | None = None) -> None:
@@ -124,10 +121,12 @@ class Session:
         """Sentences completed by the reply ``text`` (the whole reply so far)."""
         rep = self._replies.get(message_id)
         if rep is None:
-            rep = _Reply(SpeechText(self.cfg.code_notice), Segmenter(self.cfg.max_clause_chars))
+            self._reply_no += 1
+            rep = _Reply(self._reply_no)
             self._replies[message_id] = rep
             while len(self._replies) > MAX_REPLIES:
-                del self._replies[next(iter(self._replies))]
+                old = self._replies.pop(next(iter(self._replies)))
+                self._reply_flow.drop_channel(old.channel)
         if rep.complete:
             return []  # spoken already: a late or repeated copy
         if not text.startswith(rep.had):
@@ -137,21 +136,15 @@ class Session:
         delta = text[len(rep.had):] if len(text) > len(rep.had) else ""
         if delta:
             rep.had = text
-        pieces: list[Piece] = []
-        if delta:
-            spoken = rep.words.feed(rep.speech.feed(rep.clean.feed(delta)))
-            if spoken:
-                pieces = rep.seg.feed(spoken)
-        if complete:
-            rep.complete = True
-            held = rep.clean.flush()
-            tail = rep.words.feed((rep.speech.feed(held) if held else "") + rep.speech.flush())
-            tail += rep.words.flush()
-            if tail:
-                pieces += rep.seg.feed(tail)
-            pieces += rep.seg.flush()
-        return [self.sentence(str(p), kind, message_id, p.continues) for p in pieces
-                if tidy(str(p))]
+        rep.complete = complete
+        if not delta and not complete:
+            return []
+        # Each reply is its own turn in the reply flow: max_sentences counts per reply.
+        got = self._reply_flow.feed_markdown(rep.channel, delta, end=complete,
+                                             turn=rep.channel, kind=kind,
+                                             message_id=message_id)
+        return [self.sentence(s.text, s.kind, message_id, s.continues) for s in got
+                if tidy(s.text)]
 
     def sentence(self, text: str, kind: SentenceKind, message_id: str | None = None,
                  continues: bool = False) -> Sentence:

@@ -104,6 +104,25 @@ class TextFlow:
             self._fragment(f, raw, out)
         return out
 
+    def feed_markdown(self, channel: int, markdown: str, *, end: bool, turn: int,
+                      kind: SentenceKind = SentenceKind.PROSE,
+                      message_id: str | None = None) -> list[Sentence]:
+        """Sentences completed by ``markdown`` appended to ``channel``: text that does not
+        come as stream-json (a hook's reply) through the same speech text, segmentation
+        and caps as stream-json prose — block and sentence lengths, ``max_sentences``
+        (counted per ``turn``) and ``skip_code_heavy``. ``end`` closes the channel.
+        Channels here must not be ones stream-json lines use (a flow of its own)."""
+        raw = RawLine(0, b"", self._clock())
+        self._last = raw
+        out: list[Sentence] = []
+        self._fragment(Fragment(channel, markdown, end, kind, message_id, None, False, turn),
+                       raw, out)
+        return out
+
+    def drop_channel(self, channel: int) -> None:
+        """Forget an open :meth:`feed_markdown` channel and the text it still holds."""
+        self._channels.pop(channel, None)
+
     def finish(self) -> list[Sentence]:
         """Sentences still held at the end of the input."""
         out: list[Sentence] = []

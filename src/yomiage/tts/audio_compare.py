@@ -52,3 +52,16 @@ def log_mel_distance(a: npt.ArrayLike, b: npt.ArrayLike, sample_rate: int = 2400
     ma, mb = log_mel(a, sample_rate), log_mel(b, sample_rate)
     n = min(len(ma), len(mb))
     return float(np.mean(np.abs(ma[:n] - mb[:n])))
+
+
+def loud_log_mel_distance(a: npt.ArrayLike, b: npt.ArrayLike, sample_rate: int = 24000,
+                          within_db: float = 30.0) -> float:
+    """:func:`log_mel_distance` over the frames where ``a`` is within ``within_db`` of its
+    loudest frame: what a listener hears, without the near-silence that phrase shaping
+    trims (where dB differences of inaudible levels are large)."""
+    ma, mb = log_mel(a, sample_rate), log_mel(b, sample_rate)
+    n = min(len(ma), len(mb))
+    ma, mb = ma[:n], mb[:n]
+    loud = ma.max(axis=1) > ma.max() - within_db
+    return float(np.mean(np.abs(ma[loud] - mb[loud]))) if loud.any() else 0.0
+
