@@ -15,7 +15,8 @@ Usage::
         --branches 3.11 3.10 3.9 3.8 3.7 3.6 2.7
 
 Writes ``train.tsv``, ``dev.tsv``, ``test.tsv`` (English TAB Japanese, one pair a line)
-and ``stats.json``.
+and ``stats.json``. ``--held-out FILE --exclude training/data/*.tsv`` writes the held-out
+folders' pairs instead (the first branch only), for ``training/heldout.py``.
 """
 
 from __future__ import annotations
@@ -161,8 +162,41 @@ def extract(repo: Path, branches: list[str]) -> Iterator[Pair]:
                         yield Pair(en_s, ja_s, path)
 
 
+def extract_held_out(repo: Path, branch: str, exclude: set[str]) -> list[Pair]:
+    """The cleaned pairs of the held-out folders of ``branch`` whose English (lower-cased)
+    is not in ``exclude`` (sentences that also occur elsewhere were trained on), deduped."""
+    pairs: list[Pair] = []
+    seen = set(exclude)
+    for path in _git(repo, "ls-tree", "-r", "--name-only", branch).splitlines():
+        if not path.endswith(".po") or not path.startswith(HELD_OUT):
+            continue
+        for msgid, msgstr in parse_po(_git(repo, "show", f"{branch}:{path}")):
+            for en_s, ja_s in align(plain(msgid), plain(msgstr)):
+                if _good(en_s, ja_s) and en_s.lower() not in seen:
+                    seen.add(en_s.lower())
+                    pairs.append(Pair(en_s, ja_s, path))
+    return pairs
+
+
+def write_held_out(args: argparse.Namespace) -> None:
+    """``--held-out FILE``: the independent check's pairs, never trained or tuned on."""
+    exclude: set[str] = set()
+    for split in args.exclude:
+        for line in split.read_text(encoding="utf-8").splitlines():
+            exclude.add(line.partition("\t")[0].lower())
+    pairs = extract_held_out(args.repo, args.branches[0], exclude)
+    args.held_out.parent.mkdir(parents=True, exist_ok=True)
+    with args.held_out.open("w", encoding="utf-8") as f:
+        for p in pairs:
+            f.write(f"{p.en}\t{p.ja}\t{p.doc}\n")
+    by_folder = {h: sum(p.doc.startswith(h) for p in pairs) for h in HELD_OUT}
+    print(json.dumps({"held_out": len(pairs), "branch": args.branches[0],
+                      "commit": _git(args.repo, "rev-parse", args.branches[0]).strip(),
+                      "excluded_english": len(exclude), **by_folder}))
+
+
 def main() -> None:
-    """Write the splits and their statistics."""
+    """Write the splits and their statistics (or, with ``--held-out``, the held-out set)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repo", type=Path, required=True, help="bare git dir of python-docs-ja")
     ap.add_argument("--out", type=Path, default=Path("training/data"))
@@ -170,7 +204,15 @@ def main() -> None:
                                                        "3.6", "2.7"])
     ap.add_argument("--dev-pct", type=int, default=2)
     ap.add_argument("--test-pct", type=int, default=2)
+    ap.add_argument("--held-out", type=Path, metavar="FILE",
+                    help="instead: write the held-out folders' pairs of the first branch "
+                         "(English not in --exclude) to FILE, for training/heldout.py")
+    ap.add_argument("--exclude", type=Path, nargs="*", default=[],
+                    help="with --held-out: splits whose English sentences to leave out")
     args = ap.parse_args()
+    if args.held_out:
+        write_held_out(args)
+        return
     seen: dict[str, str] = {}
     splits: dict[str, list[Pair]] = {"train": [], "dev": [], "test": []}
     raw = 0
