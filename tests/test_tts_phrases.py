@@ -156,6 +156,22 @@ def test_stream_yields_first_phrase_before_synthesizing_the_next() -> None:
     assert len(voice.calls) == 1 + len(rest)
 
 
+def test_a_cut_without_punctuation_is_spoken_with_the_continuation_mark() -> None:
+    voice = _Tone()
+    voice.phrase_options = PhraseOptions(first_max=12, max_chars=24, min_chars=3)
+    text = "One two three four five six, seven eight nine ten eleven twelve"
+    phrases = voice.phrases(text)
+    assert len(phrases) >= 3 and phrases[0][-1] not in ",."  # a cut at a space first
+    list(voice.stream(text))
+    assert voice.calls == phrases  # no mark by default
+    voice.calls.clear()
+    voice.continuation = "、"
+    list(voice.stream(text))
+    assert voice.calls == [p + "、" if i + 1 < len(phrases) and p[-1] != "," else p
+                           for i, p in enumerate(phrases)]
+    assert voice.calls[-1] == phrases[-1]  # the last phrase ends as written
+
+
 def test_stream_chunks_join_without_clicks_or_gaps() -> None:
     voice = _Tone()
     chunks = list(voice.stream("First part, second part is longer, and a third one here."))

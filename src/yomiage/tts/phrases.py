@@ -253,6 +253,8 @@ class PhrasedVoice:
         self.phrase_options = phrases or PhraseOptions()
         self.rtf = 0.0
         """Synthesis seconds per second of audio, a running average (0 = not measured)."""
+        self.continuation = ""
+        """Appended to a phrase cut without punctuation before another (see :meth:`stream`)."""
         self._phrases_made = 0
 
     def synthesize_phrase(self, phrase: str) -> npt.ArrayLike:
@@ -285,10 +287,21 @@ class PhrasedVoice:
         return raw
 
     def stream(self, text: str) -> Iterator[AudioChunk]:
-        """Yield one shaped chunk per phrase; phrase N+1 is synthesized after N is yielded."""
-        for phrase in self.phrases(text):
+        """Yield one shaped chunk per phrase; phrase N+1 is synthesized after N is yielded.
+
+        A phrase cut where the text has no punctuation (at a particle or a space), other
+        than the last, is synthesized with :attr:`continuation` appended, so that a voice
+        which speaks each phrase as an utterance gives its end the rising, voiced shape of
+        a clause rather than the fading one of a sentence's end (the mark's pause is
+        trimmed off with the rest of the phrase's edge silence)."""
+        phrases = self.phrases(text)
+        for i, phrase in enumerate(phrases):
+            said = phrase
+            if self.continuation and i + 1 < len(phrases) and \
+                    phrase[-1:] not in _SENTENCE_END and phrase[-1:] not in _CLAUSE_END:
+                said = phrase + self.continuation
             try:
-                raw = self._timed_phrase(phrase)
+                raw = self._timed_phrase(said)
             except (ValueError, RuntimeError, OSError) as exc:
                 log.warning("%s could not speak %r: %s", self.name, phrase[:40], exc)
                 continue

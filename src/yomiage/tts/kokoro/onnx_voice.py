@@ -67,6 +67,17 @@ def frame_caps(
     return caps
 
 
+def continuation_mark(language: str) -> str:
+    """What a Kokoro voice appends to a phrase cut without punctuation (PhrasedVoice.stream).
+
+    Japanese: 「、」. Kokoro speaks each phrase as an utterance and lets the last mora of a
+    phrase cut at a particle fade as at a sentence's end: the recognizer lost it (設定ファイル
+    を|更新 → 「設定ファイル更新」, 名前を → 「名前、」, 関数を, …). With the mark those are heard,
+    kana error rate 4.3 % → 3.9 % on 52 sentences (bench --stage listen, same session).
+    Other languages: none (not measured: no English Kokoro weights here)."""
+    return "、" if language == "ja" else ""
+
+
 def warmup_text(language: str) -> str:
     """A short phrase with a pause that a Kokoro voice speaks to warm up (and the cut
     graph's build-time check runs)."""
@@ -137,6 +148,7 @@ class KokoroOnnxVoice(PhrasedVoice):
         self._capped = CAP_INPUT in names
         self.edge_frames = edge_frames
         self.final_frames = final_frames
+        self.continuation = continuation_mark(self.language)
 
     def with_voice(self, voice: str) -> KokoroOnnxVoice:
         """The same model, graph and front end speaking with another Kokoro voice of the

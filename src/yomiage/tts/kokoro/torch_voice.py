@@ -24,7 +24,7 @@ import torch
 
 from yomiage.gpu import gpu_section
 from yomiage.tts.kokoro.frontend import SAMPLE_RATE, KokoroFrontend, package_model
-from yomiage.tts.kokoro.onnx_voice import frame_caps, warmup_text
+from yomiage.tts.kokoro.onnx_voice import continuation_mark, frame_caps, warmup_text
 from yomiage.tts.kokoro.prepared_files import remove_stale_temps, write_atomically
 from yomiage.tts.kokoro.torch_graph import GraphedKokoro
 from yomiage.tts.kokoro.torch_model import KokoroModel
@@ -155,6 +155,7 @@ class KokoroTorchVoice(PhrasedVoice):
         self.frontend = frontend
         self.voice = voice
         self.language = frontend.language
+        self.continuation = continuation_mark(self.language)
         self.name = f"kokoro-torch:{voice}"
         self.device = next(model.parameters()).device
         self.runner: Runner = runner or EagerKokoro(model)
