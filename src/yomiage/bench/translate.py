@@ -12,7 +12,6 @@ import datetime as dt
 import importlib.util
 import logging
 import os
-import platform
 import statistics
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from yomiage.bench.bandwidth import bounds, copy_bandwidth, read_bandwidth
+from yomiage.bench.main import hardware
 from yomiage.bench.random_models import SHAPES, Shape, build_model
 from yomiage.config import load_config
 from yomiage.translate.tokenizer import read_vocabulary
@@ -57,21 +57,6 @@ def load_sentences() -> list[str]:
     """The fixed ~50 English sentences from coding sessions (5–40 words)."""
     text = resources.files("yomiage").joinpath("data/bench_sentences_en.txt").read_text("utf-8")
     return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def hardware() -> str:
-    """CPU model name (from /proc/cpuinfo) and core count."""
-    name = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    from yomiage.translate.token_engine import available_cores
-
-    return f"{name}, {available_cores()} cores"
 
 
 def shape_model(shape: str, cache_dir: Path) -> tuple[Path, Path]:

@@ -26,8 +26,6 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from yomiage.bench.main import hardware
 from yomiage.config import Config, load_config
 from yomiage.tts.base import Voice
 
@@ -74,17 +73,6 @@ def load_sentences(lang: str) -> list[str]:
     """The bundled benchmark sentences for ``lang`` (ja or en)."""
     data = importlib.resources.files("yomiage") / "data" / f"bench_sentences_{lang}.txt"
     return [s.strip() for s in data.read_text(encoding="utf-8").splitlines() if s.strip()]
-
-
-def hardware() -> str:
-    """CPU model and core count, as lscpu reports them."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
-        model = next((ln.split(":", 1)[1].strip() for ln in out.splitlines()
-                      if ln.startswith("Model name")), platform.processor())
-    except (OSError, subprocess.SubprocessError):
-        model = platform.processor()
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def _pct(values: list[float]) -> dict[str, float]:
