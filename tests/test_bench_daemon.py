@@ -31,3 +31,18 @@ def test_bench_daemon_short_run(tmp_path: Path) -> None:
     assert res["interrupt"]["interrupt_to_silence"]["n"] >= 1
     assert res["concurrency"][0]["sessions"] == 2
     assert "interrupt → silence" in format_daemon(res)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/usr/bin/espeak-ng"), reason="needs espeak-ng")
+def test_bench_hooks_short_run(tmp_path: Path) -> None:
+    from yomiage.bench.hooks import bench_hooks, format_hooks
+
+    cfg = load_config({"translator": "none", "target_lang": "en"}, env={},
+                      path=tmp_path / "none.toml")
+    res = bench_hooks(cfg, ["espeak"], 2, text="All the tests pass now.")
+    row = res["voices"]["espeak"]
+    assert row["lost"] == [] and res["translation"] == "none"
+    assert row["hook_first_audio"]["n"] == 2 and row["in_process_first_audio"]["n"] == 2
+    assert row["hook_wall"]["p50_ms"] > 0 and row["hook_first_audio"]["p50_ms"] > 0
+    assert "hook → first audio" in format_hooks(res) and "espeak" in format_hooks(res)

@@ -64,4 +64,3 @@ def loud_log_mel_distance(a: npt.ArrayLike, b: npt.ArrayLike, sample_rate: int =
     ma, mb = ma[:n], mb[:n]
     loud = ma.max(axis=1) > ma.max() - within_db
     return float(np.mean(np.abs(ma[loud] - mb[loud]))) if loud.any() else 0.0
-

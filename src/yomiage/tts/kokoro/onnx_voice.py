@@ -73,7 +73,8 @@ def continuation_mark(language: str) -> str:
     Japanese: 「、」. Kokoro speaks each phrase as an utterance and lets the last mora of a
     phrase cut at a particle fade as at a sentence's end: the recognizer lost it (設定ファイル
     を|更新 → 「設定ファイル更新」, 名前を → 「名前、」, 関数を, …). With the mark those are heard,
-    kana error rate 4.3 % → 3.9 % on 52 sentences (bench --stage listen, same session).
+    kana error rate 4.1–4.3 % → 3.9–4.0 % on 52 sentences (bench --stage listen, runs vary
+    by ±0.2).
     Other languages: none (not measured: no English Kokoro weights here)."""
     return "、" if language == "ja" else ""
 
