@@ -183,13 +183,22 @@ def test_interrupt_cuts_one_session_and_keeps_the_others_place(daemon: Running) 
     _send(daemon, {"type": "reply", "session": "b", "text": "Bee one. Bee two.",
                    "complete": True})
     reply = _send(daemon, {"type": "interrupt", "session": "a"})
-    assert reply["ok"] and reply["dropped"] >= 4
+    after = time.perf_counter()  # the daemon's record uses the same monotonic clock
+    assert reply["ok"] and reply["dropped"] >= 1
     with Connection(_raw(daemon)) as conn:
         assert conn.request({"type": "wait", "timeout": 20}, timeout=25)["idle"]
     recs = records(daemon.record)
-    a_heard = [r["text"] for r in recs if r["session"] == "a" and r["event"] == "end"]
-    a_cut = [r for r in recs if r["session"] == "a" and r["event"] == "cut"]
-    assert len(a_cut) >= 1 and len(a_heard) <= 1
+    a = [r for r in recs if r["session"] == "a"]
+    # Each of a's sentences ended one way — heard before the interrupt, dropped (by lag
+    # control on a slow machine, or by the interrupt) or cut — and none began after it.
+    sentences = {f"Sentence number {n} of the first session is here." for n in range(6)}
+    final = {r["text"]: r for r in a if r["event"] in ("end", "drop", "cut")}
+    assert sentences <= final.keys()
+    assert all(r["perf"] <= after for r in a if r["event"] == "end")
+    assert not [r for r in a if r["event"] == "start" and r["perf"] > after]
+    by_interrupt = [r for r in a if r.get("reason") == "interrupted"]
+    assert len(by_interrupt) == reply["dropped"]
+    assert any(r["event"] == "cut" for r in by_interrupt)  # the sentence playing was cut
     assert [r["text"] for r in recs if r["session"] == "b" and r["event"] == "end"] == [
         "Bee one.", "Bee two."]
     assert not [r for r in recs if r["session"] == "b" and r["event"] in ("cut", "drop")]
