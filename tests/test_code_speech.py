@@ -304,11 +304,10 @@ def test_detector_lets_prose_pass(sentence: str) -> None:
     assert code_findings(sentence) == []
 
 
-def test_no_code_json_or_full_path_spoken_on_the_fixtures(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def _code_spoken(files: list[Path], capsys: pytest.CaptureFixture[str]
+                 ) -> list[tuple[str, str, list[str]]]:
+    """(file, sentence, kinds) of every sentence `yomiage text` says with code in it."""
     found: list[tuple[str, str, list[str]]] = []
-    files = sorted(fixtures_dir().glob("*.ndjson"))
-    assert files
     for path in files:
         assert main(["-q", "text", "--subagents", "--thinking", "--tools", "brief",
                      str(path)]) == 0
@@ -316,7 +315,14 @@ def test_no_code_json_or_full_path_spoken_on_the_fixtures(
             kinds = code_findings(line)
             if kinds:
                 found.append((path.name, line, kinds))
-    assert found == []
+    return found
+
+
+def test_no_code_json_or_full_path_spoken_on_the_fixtures(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(fixtures_dir().glob("*.ndjson"))
+    assert files
+    assert _code_spoken(files, capsys) == []
 
 
 def test_long_conditions_become_the_placeholder() -> None:
@@ -357,12 +363,4 @@ def test_no_code_json_or_full_path_spoken_on_the_real_sessions(
     files = _real_sessions()
     if not files:
         pytest.skip("no ../shared/real-sessions beside the fixtures")
-    found: list[tuple[str, str, list[str]]] = []
-    for path in files:
-        assert main(["-q", "text", "--subagents", "--thinking", "--tools", "brief",
-                     str(path)]) == 0
-        for line in capsys.readouterr().out.splitlines():
-            kinds = code_findings(line)
-            if kinds:
-                found.append((path.name, line, kinds))
-    assert found == []
+    assert _code_spoken(files, capsys) == []

@@ -49,9 +49,8 @@ def log_mel(
 def log_mel_distance(a: npt.ArrayLike, b: npt.ArrayLike, sample_rate: int = 24000) -> float:
     """Mean absolute log-mel difference in dB over the frames both renderings have
     (0 = identical; the longer one is cut to the shorter)."""
-    ma, mb = log_mel(a, sample_rate), log_mel(b, sample_rate)
-    n = min(len(ma), len(mb))
-    return float(np.mean(np.abs(ma[:n] - mb[:n])))
+    ma, mb = _common_frames(a, b, sample_rate)
+    return float(np.mean(np.abs(ma - mb)))
 
 
 def loud_log_mel_distance(a: npt.ArrayLike, b: npt.ArrayLike, sample_rate: int = 24000,
@@ -59,8 +58,14 @@ def loud_log_mel_distance(a: npt.ArrayLike, b: npt.ArrayLike, sample_rate: int =
     """:func:`log_mel_distance` over the frames where ``a`` is within ``within_db`` of its
     loudest frame: what a listener hears, without the near-silence that phrase shaping
     trims (where dB differences of inaudible levels are large)."""
-    ma, mb = log_mel(a, sample_rate), log_mel(b, sample_rate)
-    n = min(len(ma), len(mb))
-    ma, mb = ma[:n], mb[:n]
+    ma, mb = _common_frames(a, b, sample_rate)
     loud = ma.max(axis=1) > ma.max() - within_db
     return float(np.mean(np.abs(ma[loud] - mb[loud]))) if loud.any() else 0.0
+
+
+def _common_frames(a: npt.ArrayLike, b: npt.ArrayLike, sample_rate: int
+                   ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The log-mel frames of ``a`` and ``b``, the longer cut to the shorter."""
+    ma, mb = log_mel(a, sample_rate), log_mel(b, sample_rate)
+    n = min(len(ma), len(mb))
+    return ma[:n], mb[:n]
