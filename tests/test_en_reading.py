@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yomiage.tts.en_reading import english_reading, split_compound
+from yomiage.tts.en_reading import english_reading, say_words, split_compound, spoken_forms
 
 
 @pytest.mark.parametrize(("text", "said"), [
@@ -37,3 +37,23 @@ def test_split_compound_only_when_covered() -> None:
     assert split_compound("basicconfig") == "basic config"
     assert split_compound("kubernetes") == "kubernetes"  # not covered: left whole
     assert split_compound("format") == "format"
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("Run pytest, then mypy.", "Run pie test, then my pie."),
+    ("Errors go to stderr; PYTEST too.", "Errors go to standard error; pie test too."),
+    ("print to sys.stdout", "print to sys standard out"),  # a part of a dotted name
+    ("the CLI and read_stdin", "the C L I and read standard in"),
+    ("pytest-cov, my_pytest and pytest.ini", "pie test-cov, my pie test and pie test.ini"),
+    ("utf-8 is not a pytestify or a.pytest", "U T F 8 is not a pytestify or a.pytest"),
+])
+def test_words_espeak_says_wrongly_are_said_as_developers_say_them(text: str, said: str) -> None:
+    assert english_reading(text) == said
+
+
+def test_spoken_forms_table_is_clean() -> None:
+    forms = spoken_forms()
+    assert len(forms) >= 20
+    for word, spoken in forms.items():
+        assert word == word.lower() and spoken and spoken != word
+        assert say_words(word) == spoken

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from yomiage.config import Config
+from yomiage.tts.en_reading import say_words
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ def edit_distance(a: Sequence[Any], b: Sequence[Any]) -> int:
 
 def english_words(text: str) -> list[str]:
     """Words as a listener hears them: identifiers split (parse_date, fromISO, v0.7.5 →
-    parse date, from iso, v 0 7 5), lower case, punctuation dropped."""
-    text = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
+    parse date, from iso, v 0 7 5), words said another way in their spoken form
+    (pytest, README → pie test, read me: the same on both sides of a comparison), lower
+    case, punctuation dropped."""
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", say_words(text))
     return re.findall(r"[a-z]+(?:'[a-z]+)?|\d+", text.lower())
 
 
@@ -200,9 +203,20 @@ def _package_api() -> Speaker:
     return speak
 
 
+SEED = 20261202
+"""onnxruntime's seed for the benchmark's voices (the generator is read when a session
+is built: seeding after that changes nothing)."""
+
+
 def load_speaker(name: str, lang: str, cfg: Config) -> Speaker:
     """A voice of the benchmark by name: a ``--voice`` spec, or the engine variants
-    ``kokoro-fp32`` / ``kokoro-int8`` / ``kokoro-bf16`` and ``kokoro-package``."""
+    ``kokoro-fp32`` / ``kokoro-int8`` / ``kokoro-bf16`` and ``kokoro-package``.
+
+    onnxruntime's random generator is seeded first, so that a voice which samples noise
+    (Piper's VITS) says each sentence the same way on every run of the benchmark."""
+    import onnxruntime
+
+    onnxruntime.set_seed(SEED)
     if name == "kokoro-package":
         return _package_api()
     if name.startswith("kokoro-") and name[7:] in ("fp32", "int8", "bf16"):

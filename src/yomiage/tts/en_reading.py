@@ -13,7 +13,10 @@ them as "datetime dot fromisoformat" (one mumbled word), "plus nine zero zero" a
 * a UTC offset after a time or alone → ``+09:00`` → "UTC plus 9", ``-05:30`` →
   "UTC minus 5 30";
 * a standard's number (ISO, RFC, IEC, PEP, ECMA) of four digits or more → digit by
-  digit: ``ISO 8601`` → "ISO 8 6 0 1".
+  digit: ``ISO 8601`` → "ISO 8 6 0 1";
+* a word espeak-ng says wrongly → how developers say it, from ``data/en_spoken.tsv``
+  (``pytest`` → "pie test", ``stdout`` → "standard out"; kept only where a speech
+  recognizer hears the rewrite better: ``python -m yomiage.bench.spoken``).
 
 A compound is split only when it is covered entirely by :data:`WORDS` (the vocabulary
 of identifiers), preferring the fewest parts, so a word the list does not know is left
@@ -21,12 +24,15 @@ for the voice as it is.
 
     >>> english_reading("Use datetime.fromisoformat for +09:00 (ISO 8601).")
     'Use datetime from iso format for UTC plus 9 (ISO 8 6 0 1).'
+    >>> english_reading("Run pytest and read stderr.")
+    'Run pie test and read standard error.'
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from importlib import resources
 
 WORDS = frozenset(str.split(
     "a add all alloc and any app append arg args array as assert async attr auth await "
@@ -90,6 +96,26 @@ def split_compound(word: str) -> str:
     return " ".join(parts) if parts and len(parts) > 1 else word
 
 
+@functools.cache
+def spoken_forms() -> dict[str, str]:
+    """``data/en_spoken.tsv``: lower-case word → what an English voice should say."""
+    text = (resources.files("yomiage") / "data" / "en_spoken.tsv").read_text("utf-8")
+    rows = (line.split("\t") for line in text.splitlines() if line and line[0] != "#")
+    return {word.lower(): spoken.strip() for word, spoken in rows}
+
+
+@functools.cache
+def _spoken_pattern() -> re.Pattern[str]:
+    words = sorted(spoken_forms(), key=len, reverse=True)
+    return re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, words)) + r")(?!\w)",
+                      re.IGNORECASE)
+
+
+def say_words(text: str) -> str:
+    """``text`` with each word of :func:`spoken_forms` replaced by how it is said."""
+    return _spoken_pattern().sub(lambda m: spoken_forms()[m.group().lower()], text)
+
+
 def _dotted(m: re.Match[str]) -> str:
     name = m.group()
     parts = name.split(".")
@@ -99,6 +125,9 @@ def _dotted(m: re.Match[str]) -> str:
 
 
 def _words(part: str) -> str:
+    spoken = say_words(part)
+    if spoken != part:
+        return spoken
     if "_" in part:
         return " ".join(_words(p) for p in part.split("_") if p)
     if _CAMEL.fullmatch(part):
@@ -124,4 +153,5 @@ def english_reading(text: str) -> str:
         text = _OFFSET.sub(_offset, text)
     if any(s in text for s in ("ISO", "RFC", "IEC", "PEP", "ECMA")):
         text = _STANDARD.sub(lambda m: m.group(1) + " " + " ".join(m.group(3)), text)
+    text = say_words(text)
     return text if "  " not in text else " ".join(text.split(" ")).replace("  ", " ")
