@@ -34,7 +34,7 @@ DRIVER = textwrap.dedent("""
     marker = {marker!r}
 
     class SlowVoice(FakeVoice):
-        def stream(self, text):
+        def stream(self, text, ahead_s=0.0):
             for chunk in super().stream(text):
                 open(marker + ".speaking", "w").close()
                 yield chunk

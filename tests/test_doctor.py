@@ -27,7 +27,7 @@ class _ToneVoice:
         self.language = language
         self.volume = volume
 
-    def stream(self, text: str) -> Iterator[AudioChunk]:
+    def stream(self, text: str, ahead_s: float = 0.0) -> Iterator[AudioChunk]:
         n = int(0.1 * len(text) * self.sample_rate)
         x = (0.4 * self.volume * np.sin(2 * np.pi * 440 * np.arange(n) / self.sample_rate))
         for part in np.array_split(x.astype(np.float32), 3):

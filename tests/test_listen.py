@@ -80,3 +80,28 @@ def test_japanese_voice_is_heard(tmp_path: Path) -> None:
                         Recognizer("ja", tmp_path), texts)
     assert score.sentences == 2
     assert score.rate("kana") <= 0.2, score.summary()
+
+
+def test_in_a_reply_each_sentence_is_told_what_still_plays_before_it() -> None:
+    import numpy as np
+
+    from yomiage.bench.listen import Spoken
+
+    aheads: list[float] = []
+
+    def speak(text: str, ahead_s: float = 0.0) -> Spoken:
+        aheads.append(ahead_s)  # 2 s of audio, first chunk at 0.1 s, done at 0.5 s
+        return Spoken(np.zeros(2000, np.float32), 1000, first_chunk_s=0.1, synth_s=0.5)
+
+    class Heard:
+        lang = "en"
+
+        def transcribe(self, audio: object, rate: int) -> str:
+            return "I ran the tests."
+
+    texts = ["I ran the tests."] * 3
+    assert score_voice("v", speak, Heard(), texts, in_reply=True).rate("wer") == 0  # type: ignore[arg-type]
+    assert aheads == [0.0, 1.6, 1.6]
+    aheads.clear()
+    score_voice("v", speak, Heard(), texts)  # type: ignore[arg-type]
+    assert aheads == [0.0, 0.0, 0.0]

@@ -56,9 +56,11 @@ class FakeVoice:
     def __init__(self, chunks: int = 2, chunk_s: float = 0.05, delay: float = 0.0) -> None:
         self.chunks, self.chunk_s, self.delay = chunks, chunk_s, delay
         self.texts: list[str] = []
+        self.aheads: list[float] = []  # ahead_s of each call
 
-    def stream(self, text: str) -> Iterator[AudioChunk]:
+    def stream(self, text: str, ahead_s: float = 0.0) -> Iterator[AudioChunk]:
         self.texts.append(text)
+        self.aheads.append(ahead_s)
         if "CRASH" in text:
             raise RuntimeError("voice crashed")
         n = int(self.chunk_s * SR)
@@ -330,6 +332,16 @@ def test_abort_stops_sound_at_once_and_returns() -> None:
     assert time.perf_counter() - started < 1.5
     assert sink.stops
     assert any(t.skipped for t in report.timelines)
+
+
+def test_the_voice_is_told_how_much_speech_is_still_to_be_heard() -> None:
+    voice = FakeVoice(chunks=2, chunk_s=0.2)
+    sink = FakeSink(realtime=True)
+    Pipeline(PipelineOptions(live=True, max_lag=0), FakeTranslator(), voice, sink).run(
+        stamped(make_sentences(TEXTS[:3])))
+    assert voice.aheads[0] == 0.0  # the listener waits for the first sentence
+    # each later one is made while the 0.4 s before it still plays
+    assert all(0.1 < a <= 0.8 for a in voice.aheads[1:]), voice.aheads
 
 
 def test_notice_sentences_from_the_text_half_are_translated_like_prose() -> None:

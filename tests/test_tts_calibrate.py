@@ -33,7 +33,7 @@ class PacedVoice:
         self.name, self.rtf, self.chunk_s, self.chunks = name, rtf, chunk_s, chunks
         self.warmed = False
 
-    def stream(self, text: str) -> Iterator[AudioChunk]:
+    def stream(self, text: str, ahead_s: float = 0.0) -> Iterator[AudioChunk]:
         for _ in range(self.chunks):
             time.sleep(self.rtf * self.chunk_s)
             yield AudioChunk(np.zeros(int(self.chunk_s * SR), np.float32), SR)

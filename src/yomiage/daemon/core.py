@@ -428,6 +428,13 @@ class Core:
             log.info("forgot %d idle sessions", len(old))
         return old
 
+    def _unheard_s(self) -> float:
+        """Seconds of audio written to the sink and not yet heard (0 if it cannot tell)."""
+        try:
+            return float(self.sink.pending_seconds()) if self.sink is not None else 0.0
+        except Exception:
+            return 0.0
+
     def _wait_ahead(self) -> None:
         sink = self.sink
         while sink is not None and not self.shutdown.is_set():
@@ -481,7 +488,7 @@ class Core:
             if not text.strip():
                 continue
             u.spoken += text
-            for chunk in voice.stream(text):
+            for chunk in voice.stream(text, ahead_s=self._unheard_s()):
                 if u.cut or self.shutdown.is_set():
                     return
                 self._write(item, chunk)

@@ -103,6 +103,7 @@ class Pipeline:
         self._turn: int | None = None
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
+        self._queued_audio_s = 0.0  # seconds of chunks in the audio queue
         self._timelines = TimelineWindow(spill=spill)  # bounded: flat memory for a week
         self.output_error: str | None = None
         """Why the sink refused audio (the run then stopped), None while it works."""
@@ -448,14 +449,26 @@ class Pipeline:
     def _speak(self, job: _Job, text: str) -> bool:
         """Synthesize ``text`` chunk by chunk into the audio queue; False once the job is
         stale or the run stops."""
-        for chunk in self.voice.stream(text):
+        for chunk in self.voice.stream(text, ahead_s=self._ahead()):
             self._may_translate.set()
             if self._stale(job):
                 return False
             job.timeline.extra.setdefault("first_chunk_at", time.perf_counter())
+            with self._lock:
+                self._queued_audio_s += chunk.duration
             if not self._put(self._audio, (job, chunk)):
                 return False
         return True
+
+    def _ahead(self) -> float:
+        """Seconds of speech made but not yet heard: chunks on their way to the sink and
+        what the sink has not played."""
+        with self._lock:
+            queued = self._queued_audio_s
+        try:
+            return queued + self.sink.pending_seconds()
+        except Exception:  # a sink that cannot tell: as if caught up
+            return queued
 
     def _play_loop(self) -> None:
         job: _Job | None = None
@@ -464,6 +477,9 @@ class Pipeline:
                 if item is None:
                     return
                 job, chunk = item
+                if chunk is not None:
+                    with self._lock:
+                        self._queued_audio_s = max(0.0, self._queued_audio_s - chunk.duration)
                 if chunk is None:
                     self._end_sentence(job)
                 elif not self._stale(job):

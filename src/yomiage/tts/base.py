@@ -21,8 +21,9 @@ class Voice(Protocol):
     language: str
     sample_rate: int
 
-    def stream(self, text: str) -> Iterator[AudioChunk]:
-        """Synthesize ``text``, yielding audio chunks in order."""
+    def stream(self, text: str, ahead_s: float = 0.0) -> Iterator[AudioChunk]:
+        """Synthesize ``text``, yielding audio chunks in order. ``ahead_s``: seconds of
+        speech still to be heard before it (a voice may then cut it less finely)."""
         ...
 
     def warmup(self) -> None:

@@ -67,7 +67,8 @@ def is_cjk(text: str) -> bool:
 
 
 def split_phrases(
-    text: str, options: PhraseOptions | None = None, *, growth: float = 0.0
+    text: str, options: PhraseOptions | None = None, *, growth: float = 0.0,
+    head_start: int = 0,
 ) -> list[str]:
     """Cut ``text`` into phrases, in order, whose concatenation is ``text`` (stripped).
 
@@ -77,6 +78,10 @@ def split_phrases(
     ``growth`` > 0 also limits each later phrase to ``growth`` times the characters
     before it (at least ``first_max``), so that a voice which synthesizes a phrase in
     less than 1/``growth`` of the time its predecessors play never leaves a gap.
+    ``head_start`` > 0 counts that many characters of speech already waiting to be
+    heard before ``text``: the first phrase then obeys the ``growth`` rule too (or
+    ``max_chars`` when ``growth`` is 0) instead of ``first_max``, since the listener is
+    not waiting for it.
     """
     text = text.strip()
     if not text:
@@ -107,10 +112,10 @@ def split_phrases(
         merged[-1] += tail
 
     out: list[str] = []
-    before = 0  # characters in the phrases so far
+    before = head_start  # characters of speech ahead of the next phrase
 
     def limit() -> int:
-        if not out:
+        if not before:
             return first_max
         if growth <= 0:
             return max_chars
@@ -253,6 +258,8 @@ class PhrasedVoice:
         self.phrase_options = phrases or PhraseOptions()
         self.rtf = 0.0
         """Synthesis seconds per second of audio, a running average (0 = not measured)."""
+        self.chars_per_s = 0.0
+        """Characters of text per second of audio, a running average (0 = not measured)."""
         self.continuation = ""
         """Appended to a phrase cut without punctuation before another (see :meth:`stream`)."""
         self._phrases_made = 0
@@ -261,17 +268,21 @@ class PhrasedVoice:
         """Raw mono samples in [-1, 1] for one phrase (may carry edge silence)."""
         raise NotImplementedError
 
-    def phrases(self, text: str) -> list[str]:
+    def phrases(self, text: str, ahead_s: float = 0.0) -> list[str]:
         """``text`` cut into phrases; later ones no longer than this voice can make in
-        time (from its measured real-time factor), so that none waits. Japanese text has
-        its Latin-script words read in katakana first (tts/ja_reading.py), so that no cut
-        falls inside an identifier or a path."""
+        time (from its measured real-time factor), so that none waits. With ``ahead_s``
+        seconds of speech still to be heard before ``text``, the first phrase may be as
+        long as the voice can make in that time (once it has measured itself): a short
+        first phrase only helps a listener who is waiting, and every cut costs prosody.
+        Japanese text has its Latin-script words read in katakana first
+        (tts/ja_reading.py), so that no cut falls inside an identifier or a path."""
         if self.language == "ja":
             text = japanese_reading(text)
         growth = 1.0 / (GAP_MARGIN * self.rtf) if self.rtf > 0 else 0.0
         if growth > 20:  # a fast voice: no extra cuts
             growth = 0.0
-        return split_phrases(text, self.phrase_options,
+        head_start = int(ahead_s * self.chars_per_s) if self.rtf > 0 else 0
+        return split_phrases(text, self.phrase_options, head_start=head_start,
                              growth=max(1.5, growth) if growth else 0.0)
 
     def _timed_phrase(self, phrase: str) -> npt.ArrayLike:
@@ -284,17 +295,22 @@ class PhrasedVoice:
         if seconds > 0.2 and self._phrases_made > 1:
             rtf = (time.perf_counter() - t0) / seconds
             self.rtf = rtf if self.rtf <= 0 else 0.7 * self.rtf + 0.3 * rtf
+            cps = len(phrase) / seconds
+            self.chars_per_s = cps if self.chars_per_s <= 0 else \
+                0.7 * self.chars_per_s + 0.3 * cps
         return raw
 
-    def stream(self, text: str) -> Iterator[AudioChunk]:
+    def stream(self, text: str, ahead_s: float = 0.0) -> Iterator[AudioChunk]:
         """Yield one shaped chunk per phrase; phrase N+1 is synthesized after N is yielded.
+        ``ahead_s``: seconds of speech still to be heard before this text (see
+        :meth:`phrases`).
 
         A phrase cut where the text has no punctuation (at a particle or a space), other
         than the last, is synthesized with :attr:`continuation` appended, so that a voice
         which speaks each phrase as an utterance gives its end the rising, voiced shape of
         a clause rather than the fading one of a sentence's end (the mark's pause is
         trimmed off with the rest of the phrase's edge silence)."""
-        phrases = self.phrases(text)
+        phrases = self.phrases(text, ahead_s)
         for i, phrase in enumerate(phrases):
             said = phrase
             if self.continuation and i + 1 < len(phrases) and \

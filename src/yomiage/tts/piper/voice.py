@@ -165,15 +165,15 @@ class PiperVoice(PhrasedVoice):
         out = self.session.run(None, feed)[0]
         return np.asarray(out, dtype=np.float32).ravel()
 
-    def stream(self, text: str) -> Iterator[AudioChunk]:
+    def stream(self, text: str, ahead_s: float = 0.0) -> Iterator[AudioChunk]:
         """Yield each phrase's audio in pieces: its first ~0.28 s as soon as it is made.
 
         Without a cut graph (or with ``streaming=False``), one chunk per phrase.
         """
         if self.split is None:
-            yield from super().stream(text)
+            yield from super().stream(text, ahead_s)
             return
-        for phrase in self.phrases(text):
+        for phrase in self.phrases(text, ahead_s):
             try:
                 feed = self._feed(phrase)
                 if feed is None:
