@@ -10,6 +10,7 @@ import pytest
 from yomiage.narrate.timeline import (
     first_audio_ms,
     format_summary,
+    heard_gaps_ms,
     is_consistent,
     percentile,
     write_timelines,
@@ -77,3 +78,16 @@ def test_summary_mentions_counts_latency_and_load() -> None:
     assert "skipped 1" in text and "errors 1" in text
     assert "P50 145 ms" in text and "1.25 s" in text
     assert text.count("\n") <= 4
+
+
+def test_heard_gaps_count_only_silences_the_narrator_caused() -> None:
+    # s0 plays 0.11–1.1; s1 read at 0.5 (while s0 plays) starts at 1.3: a 200 ms gap
+    s0 = _tl(0, 0.0, 0.1)
+    s1 = _tl(1, 0.5, 0.79)
+    # s2 read at 3.0, after s1 ended (at 2.29): the agent was slow, not the narrator
+    s2 = _tl(2, 3.0, 0.1)
+    # s3 read at 3.5 starts 5 ms after s2 ends: seamless
+    s3 = _tl(3, 3.5, s2.play_end_at - 3.5 + 0.005 - 0.01)
+    gaps = heard_gaps_ms([s3, s1, s0, s2])
+    assert len(gaps) == 1 and gaps[0] == pytest.approx(200, abs=1)
+    assert heard_gaps_ms([s0, _tl(1, 0.5, None)]) == []  # not played: nothing heard

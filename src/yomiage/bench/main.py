@@ -22,7 +22,7 @@ import sys
 from typing import Any
 
 from yomiage.config import Config
-from yomiage.narrate.timeline import first_audio_ms, percentile
+from yomiage.narrate.timeline import first_audio_ms, heard_gaps_ms, percentile
 from yomiage.records import Timeline
 
 log = logging.getLogger(__name__)
@@ -157,6 +157,9 @@ def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "timelines": new.timelines,
     })
+    if realtime:  # the sink kept a device's clock: silences between sentences are real
+        gaps = heard_gaps_ms(new.timelines)
+        result["heard_gaps"] = {"count": len(gaps), **_pct(gaps)}
     if skipped:
         result["baseline"] = {"skipped": skipped}
     elif old_tr is not None:
@@ -198,6 +201,10 @@ def format_pipeline(res: dict[str, Any]) -> str:
         f"  real-time factor {res['rtf']}  (audio {res['audio_s']} s); load {res['load_s']} s; "
         f"peak RSS {res['peak_rss_mb']} MB",
     ]
+    if "heard_gaps" in res:
+        g = res["heard_gaps"]
+        lines.append(f"  silences the narrator caused between sentences: {g['count']}"
+                     + (f" (P50 {ms(g['p50_ms'])}, max {ms(g['max_ms'])})" if g["count"] else ""))
     base = res.get("baseline")
     if base and "skipped" in base:
         lines.append(f"  baseline skipped: {base['skipped']}")

@@ -45,6 +45,23 @@ def first_audio_ms(timelines: Iterable[Timeline]) -> list[float]:
             if is_measured(t) and t.first_audio_at is not None]
 
 
+def heard_gaps_ms(timelines: Iterable[Timeline], least_ms: float = 20.0) -> list[float]:
+    """Silences the narrator caused between sentences, in milliseconds: where a sentence's
+    text had been read before the previous sentence finished playing, yet it began to
+    play more than ``least_ms`` after that end (one gap per such pair, in order; a
+    silence while the agent had not written the next sentence yet is not counted).
+    Needs play times from a sink that keeps a device's clock (live or timing)."""
+    played = sorted((t for t in timelines if t.play_start_at is not None
+                     and t.play_end_at is not None and not t.skipped), key=lambda t: t.seq)
+    gaps = []
+    for prev, cur in itertools.pairwise(played):
+        assert prev.play_end_at is not None and cur.play_start_at is not None
+        gap = (cur.play_start_at - prev.play_end_at) * 1000.0
+        if cur.read_at < prev.play_end_at and gap > least_ms:
+            gaps.append(gap)
+    return gaps
+
+
 def is_consistent(tl: Timeline) -> bool:
     """True when the steps that happened are in order: read ≤ segmented ≤ … ≤ play_end."""
     times = [tl.read_at] + [v for v in (getattr(tl, s) for s in _STEPS) if v is not None]
