@@ -310,3 +310,23 @@ def test_silent_sessions_are_forgotten(daemon: Running) -> None:
         assert "old" in core.sessions
         assert core._prune(time.monotonic() + SESSION_TTL_S + 11) == ["old"]
         assert "old" not in core.sessions
+
+
+def test_the_voice_is_told_what_is_still_to_be_heard(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yomiage.tts.espeak import EspeakVoice
+
+    aheads: list[float] = []
+    original = EspeakVoice.stream
+
+    def stream(self: EspeakVoice, text: str, ahead_s: float = 0.0) -> Any:
+        aheads.append(ahead_s)
+        return original(self, text, ahead_s)
+
+    monkeypatch.setattr(EspeakVoice, "stream", stream)
+    with running() as r:
+        text = "The first sentence is here. The second one follows it. A third ends the reply."
+        assert _send(r, {"type": "reply", "session": "a", "text": text, "complete": True})["ok"]
+        wait_for(lambda: len(aheads) >= 3, timeout=30, what="three sentences")
+        _send(r, {"type": "stop"})
+    assert aheads[0] == 0.0  # nothing was playing before the first
+    assert max(aheads[1:]) > 0.3, aheads  # the sentence before it still played
