@@ -330,3 +330,22 @@ def test_the_voice_is_told_what_is_still_to_be_heard(monkeypatch: pytest.MonkeyP
         _send(r, {"type": "stop"})
     assert aheads[0] == 0.0  # nothing was playing before the first
     assert max(aheads[1:]) > 0.3, aheads  # the sentence before it still played
+
+
+def test_an_idle_daemon_prepares_its_voice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yomiage.tts.espeak import EspeakVoice
+
+    steps: list[float] = []
+
+    def prepare_next(self: EspeakVoice) -> bool:
+        steps.append(time.monotonic())
+        return len(steps) < 3
+
+    monkeypatch.setattr(EspeakVoice, "prepare_next", prepare_next, raising=False)
+    with running() as r:
+        assert not _send(r, {"type": "status"})["voice_prepared"]
+        wait_for(lambda: _send(r, {"type": "status"})["voice_prepared"], timeout=10,
+                 what="the voice's preparation")
+        assert len(steps) == 3  # until the voice said nothing was left
+        _send(r, {"type": "reply", "session": "a", "text": "Still speaks.", "complete": True})
+        wait_for(lambda: "Still speaks." in r.spoken(), timeout=10, what="the reply")

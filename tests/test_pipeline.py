@@ -344,6 +344,30 @@ def test_the_voice_is_told_how_much_speech_is_still_to_be_heard() -> None:
     assert all(0.1 < a <= 0.8 for a in voice.aheads[1:]), voice.aheads
 
 
+def test_an_idle_voice_prepares_itself_between_replies() -> None:
+    class PreparingVoice(FakeVoice):
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps: list[tuple[float, int]] = []  # (when, texts spoken so far)
+
+        def prepare_next(self) -> bool:
+            self.steps.append((time.perf_counter(), len(self.texts)))
+            return len(self.steps) < 3
+
+    def reply_then_pause() -> Iterator[Sentence]:
+        sentences = stamped(make_sentences(TEXTS[:2]))
+        yield next(sentences)
+        time.sleep(1.4)  # the agent thinks
+        yield next(sentences)
+
+    voice = PreparingVoice()
+    report, _ = run(reply_then_pause(), voice=voice)
+    assert len(report.timelines) == 2 and all(t.first_audio_at for t in report.timelines)
+    # after a quiet second, before the second sentence came; never during a sentence
+    assert voice.steps and all(n == 1 for _, n in voice.steps), voice.steps
+    assert len(voice.steps) == 3  # the third said nothing was left: no more calls
+
+
 def test_notice_sentences_from_the_text_half_are_translated_like_prose() -> None:
     s = [Sentence(text="The run failed.", kind=SentenceKind.NOTICE)]
     report, _ = run(s)

@@ -132,6 +132,37 @@ def test_the_vocoder_inputs_are_padded_to_a_bucket_with_their_last_frame() -> No
     assert kokoro_split.pad_frames(odd, 8)[0] is odd
 
 
+def test_exact_padding_lengthens_to_that_many_frames() -> None:
+    rng = np.random.default_rng(1)
+    frames = 13
+    feats = [rng.normal(size=(1, 512, frames)), rng.normal(size=(1, 2 * frames)),
+             rng.normal(size=(1, 2 * frames)), rng.normal(size=(1, 128)),
+             rng.normal(size=(1, 22, 120 * frames + 1))]
+    padded, n = kokoro_split.pad_frames(feats, 40, exact=True)
+    assert n == frames and [x.shape[-1] for x in padded] == [40, 80, 80, 128, 120 * 40 + 1]
+    assert kokoro_split.pad_frames(feats, 8, exact=True)[0] is feats  # never shortened
+    cut = kokoro_split.fit_frames(feats, 8)
+    assert [x.shape[-1] for x in cut] == [8, 16, 16, 128, 120 * 8 + 1]
+    assert [x.shape[-1] for x in kokoro_split.fit_frames(feats, 20)] == [
+        20, 40, 40, 128, 120 * 20 + 1]
+
+
+def test_an_idle_vocoder_prepares_the_first_phrase_lengths_once(
+    files: SplitFiles, frontend: KokoroFrontend
+) -> None:
+    graph = kokoro_split.SplitGraph(files, threads=2)
+    assert not graph.prepare_next()  # no phrase made yet: nothing to lengthen
+    feed = _feed(frontend, PHRASE)
+    before = graph.run(feed)
+    frames = before.size // kokoro_split.SAMPLES_PER_FRAME
+    lengths = (frames - 8, frames + 16)  # one shorter than the phrase: its start is used
+    assert graph.prepare_next(lengths) and graph.prepare_next(lengths)
+    assert not graph.prepare_next(lengths)  # both prepared
+    assert {frames - 8, frames + 16} <= graph._lengths_run
+    # preparing changes nothing a phrase says
+    assert np.array_equal(graph.run(feed), before)
+
+
 def test_other_graphs_are_not_cut() -> None:
     from onnx import TensorProto, helper
 

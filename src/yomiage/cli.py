@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="like --realtime, with lag control on as on speakers (--max-lag)")
     p.add_argument("--max-lag", type=float, metavar="SECONDS",
                    help="with --live: skip the oldest speech beyond this lag")
+    p.add_argument("--cold", action="store_true",
+                   help="pipeline: time the voice without the preparation it does in idle "
+                        "time (as when a file is piped in the moment it starts)")
     p.add_argument("--repeat", type=int, default=0, metavar="N", help="sentences/iterations")
     p.add_argument("--shape", metavar="NAME",
                    help="model shape for random-weight timing: marian, nllb-600m, m2m-418m")

@@ -37,6 +37,7 @@ from yomiage.daemon.sessions import Session
 from yomiage.daemon.voices import VoicePool, read_overrides
 from yomiage.narrate.lag import LagPolicy, skip_notice
 from yomiage.records import Sentence, SentenceKind
+from yomiage.tts.prepare import IdlePreparer
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class Core:
         self._current: Item | None = None  # being translated/synthesized
         self._last_speaker: str | None = None
         self._last_active = time.monotonic()
+        self._preparer: IdlePreparer | None = None  # the voice's warm-up steps when idle
         self._pruned_at = 0.0
         self.first_audio_ms: deque[float] = deque(maxlen=10000)
         self._record: TextIO | None = None
@@ -153,6 +155,7 @@ class Core:
         with self.cond:
             self.engines, self.sink = engines, sink
             self._pools = {engines.voice.language: pool}
+            self._preparer = IdlePreparer(engines.voice)
             self.load_error = None
             self.load_s = time.perf_counter() - t0
             self._loading = False
@@ -179,6 +182,7 @@ class Core:
                 return
             self.engines = None
             self._pools = {}
+            self._preparer = None
         gc.collect()
         log.info("idle for %.0f s: engines unloaded", self.idle_timeout)
 
@@ -380,6 +384,8 @@ class Core:
             except Exception as exc:  # an engine error on one sentence: log, go on
                 log.warning("could not speak %r: %s", item.payload.text[:40], exc)
             finally:
+                if self._preparer is not None:
+                    self._preparer.busy()
                 with self.cond:
                     self.sched.done(item, item.payload.audio_s)
                     if self._current is item:
@@ -402,6 +408,7 @@ class Core:
                     self._current = item
                     return item
                 self.cond.wait(0.2)
+                self._prepare_when_idle()
                 self._prune()
                 if self.idle_timeout > 0 and self.ready and not self.sched.queued() and \
                         time.monotonic() - self._last_active > self.idle_timeout:
@@ -411,6 +418,18 @@ class Core:
                     finally:
                         self.cond.acquire()
         return None
+
+    def _prepare_when_idle(self) -> None:
+        """One of the voice's preparation steps, if nothing is queued and the speaker has
+        been idle a while (called by the speaker thread, holding ``cond``)."""
+        prep = self._preparer
+        if prep is None or prep.done or not self.ready or self.sched.queued():
+            return
+        self.cond.release()
+        try:
+            prep.idle()
+        finally:
+            self.cond.acquire()
 
     def _prune(self, now: float | None = None) -> list[str]:
         """Forget sessions silent for ``SESSION_TTL_S`` with nothing queued or playing
@@ -606,11 +625,13 @@ class Core:
             speaking = (self._in_sink[0].session if self._in_sink else
                         self._current.session if self._current else None)
             engines = self.engines.describe() if self.engines is not None else None
+            prepared = self._preparer is not None and self._preparer.done
             lat = sorted(self.first_audio_ms)
         return {
             "pid": os.getpid(), "uptime_s": round(time.monotonic() - self.started, 1),
             "ready": engines is not None, "load_error": self.load_error,
             "load_s": None if self.load_s is None else round(self.load_s, 2),
+            "voice_prepared": prepared,
             "engines": engines, "out": self.cfg.out or "speakers", "policy": self.policy,
             "fair_unit": self.sched.unit,
             "paused": self.paused, "speaking": speaking, "rss_mb": rss_mb(),

@@ -37,6 +37,7 @@ from yomiage.records import AudioChunk, Sentence, SentenceKind, Timeline
 from yomiage.translate.base import Translator
 from yomiage.translate.streaming import can_stream, translate_stream
 from yomiage.tts.base import Voice
+from yomiage.tts.prepare import IdlePreparer
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class Pipeline:
         self._inflight: dict[int, _Job] = {}
         self._unplayed: list[_Job] = []  # handed to the sink, end not yet heard
         self._queued_audio_s = 0.0  # seconds of chunks in the audio queue
+        self._preparer = IdlePreparer(voice)  # the voice's warm-up steps in idle time
         self._timelines = TimelineWindow(spill=spill)  # bounded: flat memory for a week
         self.output_error: str | None = None
         """Why the sink refused audio (the run then stopped), None while it works."""
@@ -419,8 +421,22 @@ class Pipeline:
                 batch.append(more)
             yield "".join(batch)
 
+    def _next_translated(self) -> Any:
+        """The next item of the translated queue; None when the run stops. While none
+        comes, the voice prepares itself in the idle time (tts/prepare.py)."""
+        while True:
+            try:
+                item = self._translated.get(timeout=_POLL)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return None
+                self._preparer.idle()
+                continue
+            self._preparer.busy()
+            return item
+
     def _synth_loop(self) -> None:
-        while (job := self._get(self._translated)) is not _DONE:
+        while (job := self._next_translated()) is not _DONE:
             if job is None:
                 break
             if self._stale(job):
@@ -442,6 +458,7 @@ class Pipeline:
                 self._may_translate.set()
                 self._synth_busy.clear()
             tl.extra["synth_end"] = time.perf_counter()
+            self._preparer.busy()
             if not self._put(self._audio, (job, None)):
                 break
         self._put(self._audio, _DONE)

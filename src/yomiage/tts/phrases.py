@@ -327,6 +327,12 @@ class PhrasedVoice:
             if samples.size:
                 yield AudioChunk(samples, self.sample_rate)
 
+    def prepare_next(self) -> bool:
+        """Do one small step (≤ ~0.5 s) of optional preparation that makes later phrases
+        start sooner, for a caller with nothing else to do; False when there is none left
+        (the default: voices that need none)."""
+        return False
+
     def warmup(self) -> None:
         """Run one short synthesis so that the first real phrase is not slow."""
         for _ in self.stream(self._warmup_text()):

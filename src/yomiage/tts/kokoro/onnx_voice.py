@@ -176,6 +176,12 @@ class KokoroOnnxVoice(PhrasedVoice):
                                          self.final_frames)
         return self.graph.run(feed).ravel()
 
+    def prepare_next(self) -> bool:
+        """One step of optional preparation: the split graph's vocoder runs once on the
+        next first-phrase length it has not met (see :meth:`SplitGraph.prepare_next`)."""
+        step = getattr(self.graph, "prepare_next", None)
+        return bool(step()) if callable(step) else False
+
     def _warmup_text(self) -> str:
         # One phrase: the first run's one-time costs are paid by any phrase, while the
         # kernels OpenVINO prepares are per input length (a second phrase of another

@@ -60,6 +60,11 @@ run took 1.5× a later one (median of 8 phrases, 2-core CPU); in buckets, a sess
 audio P50 −18 %, RTF −20 %. Cost: from the float32 graph the audio is 1.33 dB (log-mel over
 loud frames, 10 phrases) instead of 0.90, 2.8 % louder on average; the recognizer's kana
 error rate is unchanged (4.1–4.3 % vs 4.6 %; docs/voices.md)."""
+FIRST_PHRASE_FRAMES = (72, 88, 80, 64, 96, 56, 48, 104, 112, 120)
+"""The vocoder lengths (frames, after bucketing) of first phrases, most common first: 82
+Japanese benchmark sentences' first phrases (≤ 10 characters) fell in 48–120, 55 of them
+in 72–88. A length's first run costs ~1.9× a later one (+210 ms on average, 2-core CPU),
+so an idle voice runs these once ahead (:meth:`SplitGraph.prepare_next`)."""
 SAMPLES_PER_FRAME = 600  # 24 kHz, 25 ms frames
 SOURCE_PER_FRAME = 120  # the harmonic source's STFT hops in a frame
 # Fuse every elementwise chain (the Snake activations) into one vectorised pass; the
@@ -292,6 +297,8 @@ class SplitGraph:
         self._tail_in = self.tail.get_inputs()[0].name
         self._vocoder_in = [p.any_name for p in compiled.inputs]
         self._request = compiled.create_infer_request()
+        self._lengths_run: set[int] = set()  # vocoder lengths whose kernels are prepared
+        self._template: list[npt.NDArray[Any]] | None = None  # a phrase's vocoder inputs
 
     @staticmethod
     def _compile_vocoder(ov: Any, vocoder: Path, threads: int, precision: str,
@@ -327,24 +334,54 @@ class SplitGraph:
         """The audio for one phrase's inputs (the vocoder's length rounded up to
         FRAME_BUCKET frames, the padding's samples cut off again)."""
         outs = self.front.run(None, feed)
+        if self._template is None:
+            self._template = outs
         padded, frames = pad_frames(outs, FRAME_BUCKET)
-        feats = dict(zip(self._front_out, padded, strict=True))
-        result = self._request.infer({name: feats[name] for name in self._vocoder_in})
-        spectrum = np.asarray(result[0], dtype=np.float32)
+        spectrum = self._vocode(padded)
         audio = np.asarray(self.tail.run(None, {self._tail_in: spectrum})[0], np.float32)
         return audio[..., : frames * SAMPLES_PER_FRAME]
 
+    def _vocode(self, feats: list[npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+        by_name = dict(zip(self._front_out, feats, strict=True))
+        result = self._request.infer({name: by_name[name] for name in self._vocoder_in})
+        self._lengths_run.add(int(feats[0].shape[-1]))
+        return np.asarray(result[0], dtype=np.float32)
+
+    def prepare_next(self, lengths: tuple[int, ...] = FIRST_PHRASE_FRAMES) -> bool:
+        """Run the vocoder once on the next of ``lengths`` (frames) it has not run yet, on
+        a phrase's inputs cut or lengthened to it (:func:`fit_frames`), so that OpenVINO prepares
+        that length's kernels before a phrase needs them (~0.2–0.5 s on a 2-core CPU).
+        False, doing nothing, when every length has run or no phrase has been made yet."""
+        if self._template is None:
+            return False
+        for n in lengths:
+            if n not in self._lengths_run:
+                self._vocode(fit_frames(self._template, n))
+                self._lengths_run.add(n)  # even if the inputs' layout kept their length
+                return True
+        return False
+
+
+def fit_frames(feats: list[npt.NDArray[Any]], frames: int) -> list[npt.NDArray[Any]]:
+    """The vocoder's inputs (as :func:`pad_frames` takes them) cut or lengthened to
+    ``frames`` frames: inputs of that length for preparing kernels, not for listening."""
+    aligned, f0, energy, style, source = feats
+    if aligned.shape[-1] < frames:
+        return pad_frames(feats, frames, exact=True)[0]
+    return [aligned[..., :frames], f0[..., : 2 * frames], energy[..., : 2 * frames], style,
+            source[..., : SOURCE_PER_FRAME * frames + 1]]
+
 
 def pad_frames(
-    feats: list[npt.NDArray[Any]], bucket: int
+    feats: list[npt.NDArray[Any]], bucket: int, *, exact: bool = False
 ) -> tuple[list[npt.NDArray[Any]], int]:
     """The vocoder's inputs (aligned, f0, energy, style, source: Cut.vocoder_inputs'
-    order) lengthened to a multiple of ``bucket`` frames by repeating each one's last
-    frame (the closing pad: silence), and the frames there were. Inputs of other shapes
-    come back as they are."""
+    order) lengthened to a multiple of ``bucket`` frames (``exact``: to ``bucket`` frames,
+    if longer) by repeating each one's last frame (the closing pad: silence), and the
+    frames there were. Inputs of other shapes come back as they are."""
     aligned, f0, energy, style, source = feats
     frames = aligned.shape[-1]
-    pad = -frames % bucket
+    pad = max(0, bucket - frames) if exact else -frames % bucket
     if pad == 0 or f0.shape[-1] != 2 * frames or energy.shape[-1] != 2 * frames or \
             source.shape[-1] != SOURCE_PER_FRAME * frames + 1:
         return feats, frames
