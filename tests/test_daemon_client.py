@@ -49,3 +49,16 @@ def test_say_via_daemon_refuses_bad_input(capsys: pytest.CaptureFixture[str]) ->
     assert say_via_daemon("   ") == 2
     assert say_via_daemon("x", priority="loud") == 2
     assert "priority" in capsys.readouterr().err
+
+
+def test_status_text_names_engines_a_prepared_voice_and_sessions() -> None:
+    from yomiage.commands.daemon import format_status
+
+    st = {"pid": 7, "version": "1", "uptime_s": 3.0, "rss_mb": 500, "policy": "fair",
+          "engines": {"engine": "ctranslate2", "model": "compact-en-ja", "voice": "kokoro"},
+          "load_s": 2.4, "voice_prepared": True, "out": "speakers",
+          "first_audio_ms": {"p50": 250, "p95": 300, "n": 4}, "sessions": []}
+    text = format_status(st)
+    assert "voice kokoro (prepared); loaded in 2.4 s" in text
+    assert "P50 250 ms" in text and "sessions: none yet" in text
+    assert "(prepared)" not in format_status({**st, "voice_prepared": False})

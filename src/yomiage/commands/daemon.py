@@ -112,8 +112,9 @@ def format_status(st: dict[str, object]) -> str:
     eng = st.get("engines")
     if isinstance(eng, dict):
         dev = f" on {eng['device']}" if eng.get("device") else ""
+        prepared = " (prepared)" if st.get("voice_prepared") else ""
         lines.append(f"engines: translation {eng.get('engine')} {eng.get('model') or ''}"
-                     f"{dev}; voice {eng.get('voice')}; loaded in {st.get('load_s')} s")
+                     f"{dev}; voice {eng.get('voice')}{prepared}; loaded in {st.get('load_s')} s")
     elif st.get("load_error"):
         lines.append(f"engines: not loaded: {st.get('load_error')}")
     else:
