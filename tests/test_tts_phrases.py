@@ -112,6 +112,18 @@ def test_a_voice_cuts_less_when_speech_is_ahead_once_it_knows_its_pace() -> None
     assert voice.phrases(text, ahead_s=3.0) == [text]
 
 
+def test_a_fast_voice_with_little_speech_ahead_still_bounds_its_first_phrase() -> None:
+    text = ("もう一度すべてのテストを実行してから結果を確認して問題がなければ変更をまとめて"
+            "プルリクエストを作成してレビューを依頼します。")
+    voice = _SlowVoice(0.04)  # 25 characters of audio made per character's time
+    for _ in range(2):
+        list(voice.stream("テストはすべて成功しました。"))
+    assert voice.rtf < 0.05
+    first = voice.phrases(text, ahead_s=0.2)[0]  # ~2 characters of speech ahead
+    assert 10 < len(first) <= int(0.2 * voice.chars_per_s) / voice.rtf + 1 < len(text), first
+    assert voice.phrases(text) == split_phrases(text)  # nothing ahead: cut as before
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("あいうえおアイ漢字abc ,.、。!？-")), max_size=300),
        st.sampled_from([0.0, 1.5, 3.0]), st.sampled_from([0, 4, 40]))

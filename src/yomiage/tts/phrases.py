@@ -279,9 +279,9 @@ class PhrasedVoice:
         if self.language == "ja":
             text = japanese_reading(text)
         growth = 1.0 / (GAP_MARGIN * self.rtf) if self.rtf > 0 else 0.0
-        if growth > 20:  # a fast voice: no extra cuts
-            growth = 0.0
         head_start = int(ahead_s * self.chars_per_s) if self.rtf > 0 else 0
+        if growth > 20 and not head_start:  # a fast voice: no extra cuts
+            growth = 0.0  # (with speech ahead, growth bounds the first phrase by it)
         return split_phrases(text, self.phrase_options, head_start=head_start,
                              growth=max(1.5, growth) if growth else 0.0)
 
