@@ -115,12 +115,17 @@ def test_the_compiled_vocoder_is_cached_and_reused(
     assert log_mel_distance(first.ravel(), again.ravel()) < 0.05
 
 
+def _vocoder_inputs(frames: int, seed: int = 0) -> list[np.ndarray]:
+    """Random vocoder inputs of ``frames`` frames in the cut graph's layout."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(1, 512, frames)), rng.normal(size=(1, 2 * frames)),
+            rng.normal(size=(1, 2 * frames)), rng.normal(size=(1, 128)),
+            rng.normal(size=(1, 22, 120 * frames + 1))]
+
+
 def test_the_vocoder_inputs_are_padded_to_a_bucket_with_their_last_frame() -> None:
-    rng = np.random.default_rng(0)
     frames = 13
-    feats = [rng.normal(size=(1, 512, frames)), rng.normal(size=(1, 2 * frames)),
-             rng.normal(size=(1, 2 * frames)), rng.normal(size=(1, 128)),
-             rng.normal(size=(1, 22, 120 * frames + 1))]
+    feats = _vocoder_inputs(frames)
     padded, n = kokoro_split.pad_frames(feats, 8)
     assert n == frames
     assert [x.shape[-1] for x in padded] == [16, 32, 32, 128, 120 * 16 + 1]
@@ -133,11 +138,8 @@ def test_the_vocoder_inputs_are_padded_to_a_bucket_with_their_last_frame() -> No
 
 
 def test_exact_padding_lengthens_to_that_many_frames() -> None:
-    rng = np.random.default_rng(1)
     frames = 13
-    feats = [rng.normal(size=(1, 512, frames)), rng.normal(size=(1, 2 * frames)),
-             rng.normal(size=(1, 2 * frames)), rng.normal(size=(1, 128)),
-             rng.normal(size=(1, 22, 120 * frames + 1))]
+    feats = _vocoder_inputs(frames, seed=1)
     padded, n = kokoro_split.pad_frames(feats, 40, exact=True)
     assert n == frames and [x.shape[-1] for x in padded] == [40, 80, 80, 128, 120 * 40 + 1]
     assert kokoro_split.pad_frames(feats, 8, exact=True)[0] is feats  # never shortened
