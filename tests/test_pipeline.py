@@ -7,6 +7,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -342,6 +343,17 @@ def test_the_voice_is_told_how_much_speech_is_still_to_be_heard() -> None:
     assert voice.aheads[0] == 0.0  # the listener waits for the first sentence
     # each later one is made while the 0.4 s before it still plays
     assert all(0.1 < a <= 0.8 for a in voice.aheads[1:]), voice.aheads
+
+
+def test_into_a_wav_file_nobody_waits_so_no_sentence_is_cut_for_speed(tmp_path: Path) -> None:
+    from yomiage.audio.base import NOBODY_WAITS_S
+    from yomiage.audio.wav import WavSink
+
+    voice = FakeVoice()
+    with WavSink(tmp_path / "out.wav", SR) as sink:
+        Pipeline(PipelineOptions(), FakeTranslator(), voice, sink).run(
+            stamped(make_sentences(TEXTS[:3])))
+    assert len(voice.aheads) == 3 and min(voice.aheads) >= NOBODY_WAITS_S
 
 
 def test_an_idle_voice_prepares_itself_between_replies() -> None:

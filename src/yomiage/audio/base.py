@@ -53,3 +53,22 @@ class Sink(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+NOBODY_WAITS_S = 3600.0
+"""What :func:`unheard_seconds` says of a sink that stores audio for later."""
+
+
+def unheard_seconds(sink: Sink | None) -> float:
+    """Seconds of speech written to ``sink`` and not heard yet: its ``pending_seconds``,
+    or :data:`NOBODY_WAITS_S` for a sink that stores audio (``stored = True``, a WAV
+    file: no listener waits for its next sound), 0 when it cannot tell. A voice cuts a
+    sentence into a short first phrase only when this is small (tts/phrases.py)."""
+    if sink is None:
+        return 0.0
+    if getattr(sink, "stored", False):
+        return NOBODY_WAITS_S
+    try:
+        return float(sink.pending_seconds())
+    except Exception:  # a sink that cannot tell: as if caught up
+        return 0.0

@@ -41,6 +41,8 @@ def wav_header(data_bytes: int, rate: int, channels: int = 1, bits: int = 16) ->
 class WavSink(ImmediateSink):
     """Writes 16-bit mono PCM to ``path`` at ``sample_rate``, resampling other rates."""
 
+    stored = True  # audio for later: no listener waits for the next sound
+
     def __init__(self, path: str | os.PathLike[str], sample_rate: int, volume: float = 1.0) -> None:
         self.path = Path(path)
         self.rate = int(sample_rate)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from yomiage.audio.base import unheard_seconds
 from yomiage.config import Config
 from yomiage.daemon.scheduler import Item, Scheduler
 from yomiage.daemon.sessions import Session
@@ -447,13 +448,6 @@ class Core:
             log.info("forgot %d idle sessions", len(old))
         return old
 
-    def _unheard_s(self) -> float:
-        """Seconds of audio written to the sink and not yet heard (0 if it cannot tell)."""
-        try:
-            return float(self.sink.pending_seconds()) if self.sink is not None else 0.0
-        except Exception:
-            return 0.0
-
     def _wait_ahead(self) -> None:
         sink = self.sink
         while sink is not None and not self.shutdown.is_set():
@@ -507,7 +501,7 @@ class Core:
             if not text.strip():
                 continue
             u.spoken += text
-            for chunk in voice.stream(text, ahead_s=self._unheard_s()):
+            for chunk in voice.stream(text, ahead_s=unheard_seconds(self.sink)):
                 if u.cut or self.shutdown.is_set():
                     return
                 self._write(item, chunk)

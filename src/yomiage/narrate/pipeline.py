@@ -29,7 +29,7 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Any
 
-from yomiage.audio.base import Sink
+from yomiage.audio.base import Sink, unheard_seconds
 from yomiage.narrate.lag import LagPolicy, estimate_seconds, skip_notice
 from yomiage.narrate.options import PipelineOptions, RunReport, sentences_from_lines
 from yomiage.narrate.timeline import TimelineWindow
@@ -479,13 +479,10 @@ class Pipeline:
 
     def _ahead(self) -> float:
         """Seconds of speech made but not yet heard: chunks on their way to the sink and
-        what the sink has not played."""
+        what the sink has not played (a WAV file: nobody waits, see unheard_seconds)."""
         with self._lock:
             queued = self._queued_audio_s
-        try:
-            return queued + self.sink.pending_seconds()
-        except Exception:  # a sink that cannot tell: as if caught up
-            return queued
+        return queued + unheard_seconds(self.sink)
 
     def _play_loop(self) -> None:
         job: _Job | None = None
