@@ -421,10 +421,13 @@ class Core:
         return None
 
     def _prepare_when_idle(self) -> None:
-        """One of the voice's preparation steps, if nothing is queued and the speaker has
-        been idle a while (called by the speaker thread, holding ``cond``)."""
+        """One of the voice's preparation steps, if nothing is queued or playing and has
+        not been for a while (called by the speaker thread, holding ``cond``)."""
         prep = self._preparer
         if prep is None or prep.done or not self.ready or self.sched.queued():
+            return
+        if unheard_seconds(self.sink) > 0:  # still playing: the idle second starts after
+            prep.busy()
             return
         self.cond.release()
         try:

@@ -430,7 +430,10 @@ class Pipeline:
             except queue.Empty:
                 if self._stop.is_set():
                     return None
-                self._preparer.idle()
+                if self._ahead() > 0:  # still playing: the idle second starts after
+                    self._preparer.busy()
+                else:
+                    self._preparer.idle()
                 continue
             self._preparer.busy()
             return item

@@ -3,9 +3,11 @@ the narrator has had nothing to do for a while (an agent thinking, a user typing
 
 Kokoro's vocoder prepares its kernels per input length on first use (a first phrase of an
 unseen length costs ~1.9× a later one); :meth:`prepare_next` runs it on the common
-first-phrase lengths ahead. A step takes up to ~0.5 s; waiting for a second of idleness
-first keeps the steps out of a stream's way (sentences that follow each other arrive
-within tens of milliseconds).
+first-phrase lengths ahead. A step takes up to ~0.5 s; its owners start the idle second
+only once nothing is queued or playing, which keeps the steps out of a stream's way
+(sentences that follow each other arrive within tens of milliseconds; a next prompt's
+reply comes seconds after the last one ended). A sentence that still arrives during a
+step waits for that step.
 """
 
 from __future__ import annotations
