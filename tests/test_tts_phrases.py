@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -219,3 +220,13 @@ def test_stream_chunks_join_without_clicks_or_gaps() -> None:
         run = run + 1 if q else 0
         longest = max(longest, run)
     assert longest / voice.sample_rate < 0.25  # pauses, not gaps
+
+
+def test_japanese_is_not_cut_inside_an_identifier_or_a_latin_term() -> None:
+    pytest.importorskip("pyopenjtalk")
+    # getUserById read as one identifier: its words are joined by ・, never cut there
+    phrases = split_phrases("ゲット・ユーザー・バイ・アイディーはヌルを返すことがあります。")
+    assert phrases[0] == "ゲット・ユーザー・バイ・アイディーは"
+    assert all(not p.endswith("・") and not p.startswith("・") for p in phrases)
+    # "git status": the particle after the term, not the space inside it
+    assert split_phrases("ギット ステータスで変更を確認します。")[0] == "ギット ステータスで"

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from yomiage.records import AudioChunk
 from yomiage.text.ja_words import JA_PARTICLES, accent_phrase_starts
-from yomiage.tts.ja_reading import japanese_reading
+from yomiage.tts.ja_reading import JOIN, japanese_reading
 
 log = logging.getLogger(__name__)
 
@@ -152,19 +152,26 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
     ``max_chars``.
     """
     accents: list[int] | None = None
+    cjk = is_cjk(piece)
     for end in (limit, max_chars):
+        if cjk:  # a particle before a space: spaces join the words of one Latin term
+            particle = _particle_cut(piece, end, min_chars)
+            if particle:
+                return particle
         pos = piece.rfind(" ", min_chars, end + 1)
         while pos > 0:
             word = piece[:pos].rsplit(" ", 1)[-1].strip(",.;:!?\"'()").lower()
             if word and word not in _NO_END:
                 return pos + 1
             pos = piece.rfind(" ", min_chars, pos)
-        for i in range(min(end, len(piece) - 1), min_chars - 1, -1):
-            if piece[i - 1] in JA_PARTICLES and not _is_hiragana(piece[i]):
-                return i
+        particle = _particle_cut(piece, end, min_chars)
+        if particle:
+            return particle
         if accents is None:
-            accents = accent_phrase_starts(piece) if is_cjk(piece) else []
-        fits = [i for i in accents if min_chars <= i <= end]
+            accents = accent_phrase_starts(piece) if cjk else []
+        # never between the words of one identifier (parse・date: tts/ja_reading.py JOIN)
+        fits = [i for i in accents if min_chars <= i <= end and piece[i - 1] != JOIN
+                and piece[i:i + 1] != JOIN]
         if fits:
             return fits[-1]
         if end == limit:
@@ -172,6 +179,15 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
                 if piece[i - 1] in JA_PARTICLES and not _is_hiragana(piece[i]):
                     return i
     return max_chars if len(piece) > max_chars else 0
+
+
+def _particle_cut(piece: str, end: int, min_chars: int) -> int:
+    """The last place at or before ``end`` that follows a Japanese particle and precedes a
+    new word (not hiragana); 0 if none."""
+    for i in range(min(end, len(piece) - 1), min_chars - 1, -1):
+        if piece[i - 1] in JA_PARTICLES and not _is_hiragana(piece[i]):
+            return i
+    return 0
 
 
 def _is_hiragana(ch: str) -> bool:
