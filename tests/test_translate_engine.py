@@ -169,3 +169,35 @@ def test_gpu_without_a_torch_checkpoint_falls_back_to_ctranslate2(
     cfg = Config(device="auto", translator="auto")
     engine = load_engine(tiny_models["marian"][1], None, cfg)
     assert isinstance(engine, CT2Translator)
+
+
+def test_streamed_tokens_are_ctranslate2s_and_wait_for_a_first_sound(
+        tiny_models: Models) -> None:
+    import threading
+
+    import ctranslate2
+
+    from yomiage.cpu_share import first_sound
+    from yomiage.translate.ct2.engine import greedy_tokens
+
+    model = ctranslate2.Translator(str(tiny_models["marian"][1]), device="cpu")
+    engine = CT2Translator(tiny_models["marian"][1], options=DecodeOptions(forced_ratio=2.0))
+    source = engine.tokenizer.encode("The tests pass now.", "en", "ja")
+    limits = {"min_decoding_length": 10, "max_decoding_length": 10}
+    ours = list(greedy_tokens(model, source, None, **limits))
+    theirs = [s.token for s in model.generate_tokens(source, **limits)]
+    assert ours == theirs and len(ours) >= 10
+    # while a voice makes a first sound, the decoder holds after its current step
+    got: list[str] = []
+    with first_sound():
+        reader = threading.Thread(target=lambda: got.extend(greedy_tokens(
+            model, source, None, **limits)))
+        reader.start()
+        reader.join(0.3)
+        assert len(got) <= 1 and reader.is_alive()
+    reader.join(5)
+    assert got == theirs
+    # closing the stream early stops the decoder
+    stream = greedy_tokens(model, source, None, **limits)
+    assert next(stream) == theirs[0]
+    stream.close()

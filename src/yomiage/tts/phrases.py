@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from yomiage.cpu_share import first_sound
 from yomiage.records import AudioChunk
 from yomiage.text.ja_words import JA_PARTICLES, accent_phrase_starts
 from yomiage.tts.ja_reading import JOIN, japanese_reading
@@ -333,7 +334,8 @@ class PhrasedVoice:
                     phrase[-1:] not in _SENTENCE_END and phrase[-1:] not in _CLAUSE_END:
                 said = phrase + self.continuation
             try:
-                raw = self._timed_phrase(said)
+                with first_sound(waited_for=i == 0 and ahead_s <= 0):
+                    raw = self._timed_phrase(said)
             except (ValueError, RuntimeError, OSError) as exc:
                 log.warning("%s could not speak %r: %s", self.name, phrase[:40], exc)
                 continue

@@ -8,12 +8,16 @@ tried at load, and on failure the engine falls back to the CPU and says so once.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import ctranslate2
 
+from yomiage.cpu_share import let_first_sound_through
 from yomiage.translate.token_engine import DecodeOptions, TokenEngine
 from yomiage.translate.tokenizer import read_vocabulary
 from yomiage.translate.vmap import ensure_vmap, map_pays
@@ -145,9 +149,8 @@ class CT2Translator(TokenEngine):
         prefix = self.tokenizer.target_prefix(tgt)
         extra = 1 if prefix else 0  # the prefix token counts toward the limits
         limits = {k: v + extra for k, v in self._limits(len(source)).items()}
-        steps = self._model.generate_tokens(
-            source, target_prefix=prefix, use_vmap=self.vmap_target == tgt, **limits)
-        return (step.token for step in steps)
+        return greedy_tokens(self._model, source, prefix, use_vmap=self.vmap_target == tgt,
+                             **limits)
 
     def describe(self) -> dict[str, object]:
         """Engine, model, device, precision and settings, for logs and benchmarks."""
@@ -158,3 +161,45 @@ class CT2Translator(TokenEngine):
             "beam_size": self.options.beam_size, "vmap": self.vmap_target,
             "load_s": round(self.load_seconds, 3),
         }
+
+
+def greedy_tokens(model: ctranslate2.Translator, source: list[str], prefix: list[str] | None,
+                  **options: Any) -> Iterator[str]:
+    """The tokens of one greedy translation of ``source``, each as soon as the decoder
+    writes it (what ``Translator.generate_tokens`` gives), except that the decoder waits
+    between steps while a voice makes a first sound someone waits for (cpu_share.py):
+    it decodes on CTranslate2's own thread, which the per-step callback can hold.
+    Closing the iterator stops the decoder at its next step."""
+    tokens: queue.Queue[Any] = queue.Queue()
+    closed = threading.Event()
+
+    def on_step(step: Any) -> bool:
+        tokens.put(step.token)
+        let_first_sound_through()
+        return closed.is_set()  # True stops the decoding
+
+    results = model.translate_batch([source], target_prefix=[prefix] if prefix else None,
+                                    beam_size=1, callback=on_step, asynchronous=True,
+                                    **options)
+
+    def wait_for_the_end() -> None:
+        try:
+            for result in results:
+                result.result()
+        except Exception as exc:  # raised again in the consumer's thread
+            tokens.put(exc)
+        tokens.put(_END)
+
+    waiter = threading.Thread(target=wait_for_the_end, name="ct2-stream", daemon=True)
+    waiter.start()
+    try:
+        while (item := tokens.get()) is not _END:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        closed.set()
+        waiter.join(timeout=5.0)
+
+
+_END = object()

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from yomiage.cpu_share import let_first_sound_through
 from yomiage.translate.ct2.weights import Ct2Weights
 from yomiage.translate.openvino.graph import Architecture, architecture, build_encoder, build_step
 from yomiage.translate.token_engine import DecodeOptions, TokenEngine
@@ -252,6 +253,7 @@ class OVTranslator(TokenEngine):
         min_len = limits["min_decoding_length"] + extra if "min_decoding_length" in limits else 0
         for token_id in self.decode_ids(source, prefix, tgt, max_len, min_len):
             yield self.target_vocab[token_id]
+            let_first_sound_through()  # before the next step (cpu_share.py)
 
     def warmup(self) -> None:
         """Compile the step for the configured target and translate a throwaway sentence."""
