@@ -65,7 +65,6 @@ def score_words(speak: Speaker, recognizer: Recognizer,
     """One :class:`WordScore` per table entry (or per ``words``: word → spoken form)."""
     table = words if words is not None else en_reading.spoken_forms()
     for word, spoken in table.items():
-        raw: list[tuple[int, str]] = []
         with written_as_is():
             raw = [_errors(speak, recognizer, c.format(word)) for c in CARRIERS]
         new = [_errors(speak, recognizer, c.format(word)) for c in CARRIERS]

@@ -421,25 +421,17 @@ class Pipeline:
                 batch.append(more)
             yield "".join(batch)
 
-    def _next_translated(self) -> Any:
-        """The next item of the translated queue; None when the run stops. While none
-        comes, the voice prepares itself in the idle time (tts/prepare.py)."""
-        while True:
-            try:
-                item = self._translated.get(timeout=_POLL)
-            except queue.Empty:
-                if self._stop.is_set():
-                    return None
-                if self._ahead() > 0:  # still playing: the idle second starts after
-                    self._preparer.busy()
-                else:
-                    self._preparer.idle()
-                continue
+    def _voice_idle(self) -> None:
+        """While the voice waits for a sentence: it prepares itself once nothing has been
+        queued or playing for a while (tts/prepare.py)."""
+        if self._ahead() > 0:  # still playing: the idle second starts after
             self._preparer.busy()
-            return item
+        else:
+            self._preparer.idle()
 
     def _synth_loop(self) -> None:
-        while (job := self._next_translated()) is not _DONE:
+        while (job := self._get(self._translated, self._voice_idle)) is not _DONE:
+            self._preparer.busy()
             if job is None:
                 break
             if self._stale(job):
@@ -626,14 +618,17 @@ class Pipeline:
                 if self._stop.is_set():
                     return self._offer(q, item)
 
-    def _get(self, q: queue.Queue[Any]) -> Any:
-        """Blocking get; None when the run stops."""
+    def _get(self, q: queue.Queue[Any], while_waiting: Callable[[], None] | None = None) -> Any:
+        """Blocking get; None when the run stops. ``while_waiting`` runs at each poll
+        that finds the queue empty."""
         while True:
             try:
                 return q.get(timeout=_POLL)
             except queue.Empty:
                 if self._stop.is_set():
                     return None
+                if while_waiting is not None:
+                    while_waiting()
 
     @staticmethod
     def _offer(q: queue.Queue[Any], item: Any) -> bool:

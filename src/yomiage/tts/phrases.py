@@ -155,17 +155,15 @@ def _cut_point(piece: str, limit: int, min_chars: int, max_chars: int) -> int:
     accents: list[int] | None = None
     cjk = is_cjk(piece)
     for end in (limit, max_chars):
-        if cjk:  # a particle before a space: spaces join the words of one Latin term
-            particle = _particle_cut(piece, end, min_chars)
-            if particle:
-                return particle
+        particle = _particle_cut(piece, end, min_chars)
+        if cjk and particle:  # a particle before a space: spaces join a Latin term's words
+            return particle
         pos = piece.rfind(" ", min_chars, end + 1)
         while pos > 0:
             word = piece[:pos].rsplit(" ", 1)[-1].strip(",.;:!?\"'()").lower()
             if word and word not in _NO_END:
                 return pos + 1
             pos = piece.rfind(" ", min_chars, pos)
-        particle = _particle_cut(piece, end, min_chars)
         if particle:
             return particle
         if accents is None:
