@@ -276,7 +276,13 @@ def _bf16_graph(
     cfg: Config, model: Path, frontend: KokoroFrontend, voice: str, *, required: bool
 ) -> Graph | None:
     """The cut graph with a bfloat16 vocoder, or None (float32) where it cannot run here."""
-    from yomiage.tts.kokoro.split import SplitGraph, SplitUnavailable, bf16_cpu, ensure_split
+    from yomiage.tts.kokoro.split import (
+        OPENVINO_CACHE,
+        SplitGraph,
+        SplitUnavailable,
+        bf16_cpu,
+        ensure_split,
+    )
 
     if not required and not cfg.cpu_bf16:
         return None
@@ -292,7 +298,7 @@ def _bf16_graph(
     try:
         voices = Path(cfg.cache_dir).expanduser() / "voices"
         files = ensure_split(model, voices, probe)
-        return SplitGraph(files, threads=cfg.threads, cache_dir=voices / "openvino")
+        return SplitGraph(files, threads=cfg.threads, cache_dir=voices / OPENVINO_CACHE)
     except (SplitUnavailable, ImportError, RuntimeError, OSError) as exc:
         if required:
             raise

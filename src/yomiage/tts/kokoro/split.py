@@ -13,7 +13,8 @@ mantissa. So the graph is cut where the decoder starts and where the spectrum co
 * **vocoder** (bfloat16, OpenVINO, which runs convolutions on AMX / AVX512-BF16): the
   decoder's encode/decode blocks and the generator, from the aligned text features, the
   pitch and energy curves and the source spectrum to ``conv_post``; its Snake sines are
-  rewritten as polynomials (kokoro/rewrites.py), which OpenVINO fuses and vectorises;
+  rewritten as polynomials (kokoro/rewrites.py), which OpenVINO fuses and vectorises,
+  and its time axis carried in 4-D (the same file), so that every convolution runs 2-D;
 * **tail** (float32, onnxruntime): magnitude/phase and the inverse STFT.
 
 The three files are built once from the float32 copy (kokoro/dequant.py) into the cache,
@@ -36,7 +37,7 @@ import numpy.typing as npt
 
 from yomiage.tts.kokoro.dequant import CAP_INPUT
 from yomiage.tts.kokoro.prepared_files import remove_stale_temps, write_atomically
-from yomiage.tts.kokoro.rewrites import squared_sin_as_polynomial
+from yomiage.tts.kokoro.rewrites import squared_sin_as_polynomial, time_axis_in_4d
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,12 @@ def _save_onnx(model: Any, path: Path) -> None:
 
     onnx.save(model, str(path))
 
-FORMAT_VERSION = "3"  # 1: the decoder's blocks were in the front; 2: Sin in the vocoder
+FORMAT_VERSION = "4"  # 1: the decoder's blocks were in the front; 2: Sin in the vocoder;
+# 3: Snake sines as polynomials; 4: the vocoder's time axis in 4-D
 _DEC = "/decoder/decoder/"
 _GEN = _DEC + "generator/"
 PARTS = ("front", "vocoder", "tail")
+OPENVINO_CACHE = "openvino"  # the folder, beside the parts, where OpenVINO keeps them compiled
 PROBE_TOLERANCE = 1e-3  # max abs sample difference of the float32 split vs the whole graph
 RUNTIME_CACHE = 64  # input lengths whose prepared kernels OpenVINO keeps
 FRAME_BUCKET = 8
@@ -182,6 +185,10 @@ def ensure_split(
         raise SplitUnavailable(f"Kokoro graph: the vocoder needs other inputs too ({got})")
     _type_inputs(parts["vocoder"], cut)
     squared_sin_as_polynomial(parts["vocoder"])
+    try:
+        time_axis_in_4d(parts["vocoder"])
+    except ValueError as exc:  # another export's ops: the 3-D vocoder runs as before
+        log.info("Kokoro's vocoder stays 3-D (%s)", exc)
     if probe is not None:
         _check(src, parts, probe)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,6 +199,8 @@ def ensure_split(
         for old in out_dir.glob(f"{src.stem}.{name}-*.onnx"):
             if old != out:
                 old.unlink(missing_ok=True)  # a cut made by an older version
+    for blob in (out_dir / OPENVINO_CACHE).glob("*.blob"):
+        blob.unlink(missing_ok=True)  # compiled from a vocoder file replaced now (~200 MB)
     log.info("cut %s into front, vocoder and tail (once)", src.name)
     return files
 
