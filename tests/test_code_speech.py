@@ -159,6 +159,7 @@ def test_path_name_in_code_takes_folders() -> None:
     ("pkg/db/pool.rs:10-20,35", False, ("pool.rs", ", lines 10 to 20 and 35")),
     ("store.ts:5,9,12,40-44", False, ("store.ts", ", lines 5, 9 and 2 more")),
     ("app.py:88:13", False, ("app.py", ", line 88")),
+    ("subagent_live.ex:25:guard_fail", False, ("subagent_live.ex", ", line 25")),
     ("src/app.py#L3-L9", False, ("app.py", ", lines 3 to 9")),
     ("lib/ui/Button.vue:7-9", True, ("Button.vue", "の7から9行目")),
     ("Button.vue:1,2,3,4", True, ("Button.vue", "の1と2行目ほか2か所")),
@@ -206,6 +207,16 @@ def test_paths_and_line_refs_in_sentences() -> None:
     ("?", "?"),
     ("Vec<u8>", "Vec<u8>"),
     ("npm run build", "npm run build"),
+    ("load_session_messages/1", "load_session_messages"),  # Elixir arity
+    ("Access.get/2", "Access.get"),
+    ("HTTP/2", "HTTP/2"),  # a protocol, not a function
+    (":kind", "kind"),  # atoms, assigns, components
+    ("@show_debug", "show_debug"),
+    ("<.transcript_panel>", "transcript_panel"),
+    ('<.live_component module={Panel} id="p">', "live_component"),
+    (":user | :assistant | :thinking", "user, assistant, thinking"),
+    ("string | null", "string | null"),
+    ("@types/node", "@types/node"),
 ])
 def test_inline_code_by_category(code: str, spoken_as: str) -> None:
     assert tidy(speak_code(code)) == spoken_as

@@ -16,6 +16,11 @@ from yomiage.tts.en_reading import english_reading, say_words, split_compound, s
     ("Offset +09:00 here.", "Offset UTC plus 9 here."),
     ("At 10:00-05:30 sharp.", "At 10:00 UTC minus 5 30 sharp."),
     ("See ISO 8601 and RFC 3339, PEP 8.", "See ISO 8 6 0 1 and RFC 3 3 3 9, PEP 8."),
+    ("Read lines 400-458, a 5-10% drop in 2-3.5 s.",
+     "Read lines 400 to 458, a 5 to 10% drop in 2 to 3.5 s."),
+    ("It takes 2+ minutes on v4 (version v0.7.5).",
+     "It takes 2 or more minutes on version 4 (version 0.7.5)."),
+    ("x86-64, UTF-8 and 2025-12-01 stay.", "x86-64, U T F 8 and 2025-12-01 stay."),
 ])
 def test_english_reading(text: str, said: str) -> None:
     assert english_reading(text) == said
@@ -23,7 +28,7 @@ def test_english_reading(text: str, said: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "Edit main.py and NavUser.tsx on github.com.",
-    "Version v0.7.5 costs 3.14 ms, e.g. at 12:30 or 8:00 - 09:00.",
+    "Version 0.7.5 costs 3.14 ms, e.g. at 12:30 or 8:00 - 09:00.",
     "Plain words stay as they are.",
     "Launched in 2024 with 8601 users.",
 ])

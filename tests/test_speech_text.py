@@ -27,6 +27,8 @@ def speak(md: str, chunks: list[int] | None = None, notice: bool = False) -> lis
     ("md", "sentences"),
     [
         ("# Title v0.7.5\n\nBody text here.", ["Title v0.7.5", "Body text here."]),
+        ("### 1. How it works\n\n## 2) Next\n# 2024 plans", ["How it works", "Next",
+                                                            "2024 plans"]),
         ("Some **bold** and *it* and _em_ and ~~gone~~ text.",
          ["Some bold and it and em and gone text."]),
         ("Intro:\n\n1. First step\n2. Second step:\n   - nested a\n   - nested b\n",

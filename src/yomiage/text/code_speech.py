@@ -14,6 +14,11 @@ Pure functions used by :mod:`yomiage.text.speech_inline`. Each inline code span,
   ``toLocaleDateString ja-JP``, ``time.sleep(1.05)`` → ``time.sleep 1.05``);
 * a short span made mostly of symbols → its words: ``{:error, %Chain{}, ...}`` →
   ``error, Chain``, ``{nil, []}`` → ``nil``, ``user?.name`` → ``user.name``;
+* a function with its arity (Elixir, Erlang) → its name: ``render/1`` → ``render``,
+  ``Access.get/2`` → ``Access.get`` (``HTTP/2``, all capitals, stays);
+* an atom, a template assign or a component → its name: ``:kind`` → ``kind``,
+  ``@show_debug`` → ``show_debug``, ``<.transcript_panel>`` → ``transcript_panel``, and a
+  union of atoms ``:user | :assistant`` → ``user, assistant``;
 * anything still longer than :data:`LONG_CODE` characters → a short placeholder ("this
   code" / "このコード") instead of a hole in the sentence.
 
@@ -41,9 +46,10 @@ _EXT = re.compile(r"^[\w@+-][\w.@+-]*\.[A-Za-z][A-Za-z0-9_+-]{0,9}$")
 _ROOTED = re.compile(r"^(?:~?/|\.{1,2}[/\\]|[A-Za-z]:[\\/])")
 _SEGMENT = re.compile(r"^[\w.@+-]+$")
 # name.ext:24  name.ext:24-40,54  name.ext:24:7 (column dropped)  name.ext#L24-L40
+# name.ex:25:guard_fail (a compiler's tag after the line, dropped)
 _LINE_REF = re.compile(
     r"^(?P<file>.*?\.[A-Za-z][A-Za-z0-9_+-]{0,9})"
-    r"(?::(?P<lines>\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)(?::\d+)?"
+    r"(?::(?P<lines>\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)(?::\d+)?(?::[A-Za-z_]\w*)?"
     r"|#L(?P<a>\d+)(?:-L?(?P<b>\d+))?)$"
 )
 _CALL = re.compile(
@@ -58,6 +64,10 @@ _PLAIN_NAME = re.compile(rf"[\w.@+-]{{1,{LONG_CODE}}}\Z")
 _NOT_SYMBOL = re.compile(r"[\w ]+")
 _OPERATOR = re.compile(r"\s(?:[=!<>]=|===|!==|&&|\|\||[+\-*/]=|<>)\s")
 _FLAG = re.compile(r"^--?[A-Za-z0-9][\w-]*(?:=\S*)?$")
+_ARITY = re.compile(r"^(?P<name>[A-Za-z_]\w*[?!]?(?:\.[A-Za-z_]\w*[?!]?)*)/\d{1,2}$")
+_SIGIL_NAME = re.compile(r"^[:@](?P<name>[A-Za-z_]\w*[?!]?)$")  # :kind  @show_debug
+_COMPONENT = re.compile(r"^<\.?(?P<name>[A-Za-z_][\w.]*)(?:\s[^<>]*)?/?>$")  # <.panel id={x}>
+_ATOM_UNION = re.compile(r"^:?[A-Za-z_]\w*(?:\s*\|\s*:?[A-Za-z_]\w*)+$")  # :a | :b
 SHORT_SYMBOLS = 12
 """A span mostly of symbols is kept as written up to this length (``?``, ``2>&1``), and
 replaced by the placeholder when longer (a regular expression, an operator soup)."""
@@ -146,11 +156,25 @@ def line_ref(token: str, ja: bool = False) -> tuple[str, str] | None:
     return name, _lines_words(spec, ja)
 
 
+def named(t: str) -> str | None:
+    """The name that a short piece of code stands for, or None: a function with its
+    arity (``render/1``; not ``HTTP/2``), an atom (``:kind``), a template assign
+    (``@show_debug``) or a component tag (``<.transcript_panel>``)."""
+    m = _ARITY.match(t)
+    if m is not None:
+        name = m.group("name")
+        return name if any(c.islower() for c in name) else None
+    m = _SIGIL_NAME.match(t) or _COMPONENT.match(t)
+    return m.group("name") if m is not None else None
+
+
 def shorten(core: str, ja: bool = False) -> str:
     """One word of prose: a URL → host, a path → last part, ``file:line`` → name and
-    lines; anything else unchanged."""
+    lines, a function with its arity → its name; anything else unchanged."""
     if "://" in core or core.startswith("www."):
         return url_host(core)
+    if "/" in core and _ARITY.match(core):
+        return named(core) or core
     if ":" in core or "#L" in core:
         ref = line_ref(core, ja)
         if ref is not None:
@@ -188,11 +212,16 @@ def speak_code(text: str, ja: bool = False) -> str:
     Kept names come wrapped in the protection markers; ``""`` only for an empty span.
     """
     t = " ".join(text.split())
+    name = named(t) if t[:1] in (":", "@", "<") or "/" in t else None
+    if name:
+        return _protected(name)
     if (t.isidentifier() and len(t) <= LONG_CODE) or (
             _PLAIN_NAME.match(t) and not t.startswith("www.")):
         return PROTECT_OPEN + t + PROTECT_CLOSE  # a name: main.py, parse_date, --verbose
     if not t:
         return ""
+    if ("|" in t and _ATOM_UNION.match(t)) and (t.startswith(":") or " :" in t):
+        return _protected(", ".join(p.strip().lstrip(":") for p in t.split("|")))
     if " " not in t:
         if "://" in t or t.startswith("www."):
             return _protected(url_host(t))

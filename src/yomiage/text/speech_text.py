@@ -10,7 +10,8 @@ the end of the paragraph. The output is meant for :mod:`yomiage.text.segment`:
   segmenter never ends a sentence inside it (``Use the `?` operator``); the segmenter
   removes the markers.
 
-Rules: headings, emphasis, lists and quotes become plain sentences; fenced code and
+Rules: headings, emphasis, lists and quotes become plain sentences (a list item's or a
+heading's leading number is not read); fenced code and
 tables are dropped (optionally "Code omitted." / "Table omitted."); tables are dropped
 rather than read row by row because cells are fragments that make no sentence when
 heard; ``[text](url)`` → text; a bare or ``<…>`` URL → its host; a path → its last part
@@ -89,6 +90,12 @@ def classify(s: str, complete: bool) -> tuple[str, int] | None:
     if c == "#":
         m = _HEADING.match(rest)
         if m and (m.end() < len(rest) or complete):
+            body = rest[m.end() :]  # "### 1. Setup": the number goes, as in a list
+            n = _ORDERED.match(body)
+            if n:
+                return ("heading", k + m.end() + n.end())
+            if not complete and re.fullmatch(r"\d{1,9}[.)]?", body):
+                return None
             return ("heading", k + m.end())
         if m and not complete:
             return None

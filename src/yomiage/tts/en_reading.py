@@ -14,6 +14,9 @@ them as "datetime dot fromisoformat" (one mumbled word), "plus nine zero zero" a
   "UTC minus 5 30";
 * a standard's number (ISO, RFC, IEC, PEP, ECMA) of four digits or more → digit by
   digit: ``ISO 8601`` → "ISO 8 6 0 1";
+* a range of numbers → "to": ``lines 400-458`` → "lines 400 to 458" (espeak-ng said
+  "four hundred dash…"); ``2+ minutes`` → "2 or more minutes"; ``v4`` / ``v0.7.5`` →
+  "version 4" / "version 0.7.5";
 * a word espeak-ng says wrongly → how developers say it, from ``data/en_spoken.tsv``
   (``pytest`` → "pie test", ``stdout`` → "standard out"; kept only where a speech
   recognizer hears the rewrite better: ``python -m yomiage.bench.spoken``).
@@ -72,6 +75,10 @@ _CAMEL = re.compile(r"\b[a-z]+(?:[A-Z][a-z0-9]+)+\b")
 _CAMEL_CUT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _OFFSET = re.compile(r"(?:(?<=\d)|(?<![\w:+\-−]))([+\-−])(\d{2}):(\d{2})\b(?![:\d])")
 _STANDARD = re.compile(r"\b(ISO|RFC|IEC|PEP|ECMA)([ -])(\d{4,6})\b")
+_RANGE = re.compile(r"(?<![A-Za-z0-9_.\-–/:])(\d{1,6}(?:\.\d+)?)[-–](\d{1,6}(?:\.\d+)?)"
+                    r"(?![\d.\-–/:]*\d)")
+_OR_MORE = re.compile(r"(?<![A-Za-z0-9_.+])(\d{1,6})\+(?=\s+[A-Za-z])")
+_V_VERSION = re.compile(r"(?<![A-Za-z0-9_.\-])[vV](\d+(?:\.\d+){0,3})(?![\w.]*\w)")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -141,6 +148,11 @@ def _offset(m: re.Match[str]) -> str:
     return f" UTC {sign} {hours}" + ("" if minutes == "00" else f" {int(minutes)}")
 
 
+def _v_version(m: re.Match[str]) -> str:
+    said = m.string[max(0, m.start() - 8) : m.start()].lower().endswith("version ")
+    return m.group(1) if said else "version " + m.group(1)
+
+
 def english_reading(text: str) -> str:
     """``text`` with code names, UTC offsets and standards' numbers rewritten for an
     English voice (see the module docstring); anything else unchanged."""
@@ -151,6 +163,12 @@ def english_reading(text: str) -> str:
     text = _CAMEL.sub(lambda m: _words(m.group()), text)
     if ":" in text:
         text = _OFFSET.sub(_offset, text)
+    if "-" in text or "–" in text:
+        text = _RANGE.sub(r"\1 to \2", text)
+    if "+" in text:
+        text = _OR_MORE.sub(r"\1 or more", text)
+    if "v" in text or "V" in text:
+        text = _V_VERSION.sub(_v_version, text)
     if any(s in text for s in ("ISO", "RFC", "IEC", "PEP", "ECMA")):
         text = _STANDARD.sub(lambda m: m.group(1) + " " + " ".join(m.group(3)), text)
     text = say_words(text)

@@ -13,8 +13,11 @@ them:
   by measurement: ``python -m yomiage.bench.katakana``); without ``e2k`` it is left
   as written;
 * decimals (3.12 → サンテンイチニー: Kokoro's G2P drops the point), versions
-  (v0.7.5 → バージョン ゼロテンナナテンゴ), numbers with units (120ms, 2GB) and
-  file extensions (main.py → メイン・ドット・パイ) are read naturally.
+  (v0.7.5 → バージョン ゼロテンナナテンゴ, v4 → バージョン4), numbers with units (120ms,
+  2GB), ranges (400-458 → 400から458: OpenJTalk read ヨンゼロゼロ−…), dates
+  (2025-12-01 → 2025年12月1日) and file extensions (main.py → メイン・ドット・パイ) are
+  read naturally;
+* a short lower-case word without a vowel is spelled (cwd → シーダブリューディー).
 
 Japanese text, digits and punctuation pass through unchanged; the result is plain
 Japanese text for any Japanese G2P. Words are cached, so a sentence costs microseconds
@@ -79,7 +82,12 @@ _UNIT = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)\s?(" + "|".join(
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9]*(?:[._\-/][A-Za-z0-9]+)*[+#]*")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _VOWELS = set("AEIOUY")
-_NEEDS_READING = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]|\d[.．]\d")
+_NEEDS_READING = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]|\d[.．]\d|\d\s?[-–‐〜~～]\s?\d")
+_V_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[vV](\d+)(?![A-Za-z0-9_.])")
+# 2025-12-01 (a date) and 400-458 (a range), not part of a longer run of numbers
+_DATE = re.compile(r"(?<![A-Za-z0-9_.\-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d.\-])")
+_RANGE = re.compile(r"(?<![A-Za-z0-9_.\-–‐])(\d{1,6}(?:\.\d+)?)\s?[-–‐〜~～]\s?"
+                    r"(\d{1,6}(?:\.\d+)?)(?![\d.\-–‐])")
 # A decimal number (not part of a version, a name or a longer dotted run): Kokoro's
 # G2P drops its point (3.12 was heard as 32), so it is written out: サンテンイチニー.
 _DECIMAL = re.compile(r"(?<![A-Za-z0-9_.])(\d+)\.(\d+)(?![A-Za-z0-9_.]*[A-Za-z_])(?![.\d])")
@@ -173,8 +181,9 @@ def word_reading(word: str) -> str:
         return found
     if word.isdigit():
         return word  # the G2P reads plain numbers well
-    if len(word) == 1 or is_acronym(word):
-        return spelled(word)
+    if len(word) == 1 or is_acronym(word) or (
+            len(word) <= 4 and word.isalpha() and not _VOWELS.intersection(word.upper())):
+        return spelled(word)  # HTTP, and cwd, ls, tsx
     singular = table.get(word[:-1]) or table.get(word[:-1].lower())
     if word[-1:] == "s" and len(word) > 3 and singular:  # plural of a known word
         return singular
@@ -232,6 +241,13 @@ def _decimal(m: re.Match[str]) -> str:
     return integer_reading(m.group(1)) + "テン" + "".join(DIGITS[int(d)] for d in m.group(2))
 
 
+def _date(m: re.Match[str]) -> str:
+    year, month, day = (int(g) for g in m.groups())
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return m.group(0)
+    return f"{year}年{month}月{day}日"
+
+
 def _unit(m: re.Match[str]) -> str:
     return m.group(1) + UNITS[m.group(2)]
 
@@ -250,7 +266,11 @@ def japanese_reading(text: str) -> str:
     if not _NEEDS_READING.search(text):
         return text
     text = unicodedata.normalize("NFKC", text)
+    if "-" in text or "〜" in text or "~" in text or "–" in text or "‐" in text:
+        text = _DATE.sub(_date, text)
+        text = _RANGE.sub(r"\1から\2", text)
     text = _VERSION.sub(_version, text)
+    text = _V_NUMBER.sub(lambda m: "バージョン" + m.group(1), text)
     text = _UNIT.sub(_unit, text)
     text = _DECIMAL.sub(_decimal, text)
     return _TOKEN.sub(_token, text)
