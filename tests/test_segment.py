@@ -85,6 +85,24 @@ def test_cut_without_clause_marks_uses_spaces_then_hard_cut() -> None:
     assert "".join(pieces) == cjk and all(len(p) <= 30 for p in pieces)
 
 
+@pytest.mark.parametrize(("text", "first"), [
+    # from real sessions: the cut fell inside brackets or between a word and its noun
+    ("I'll create a clean output parser using the best practices from the 2025 guidelines "
+     "(table-driven tests, mocking, coverage) for the repository",
+     "I'll create a clean output parser using the best practices"),
+    ("The credo error at line 152 says the function body is nested too deep (max 2, was 3) "
+     "in the compute_expand_groups function which needs a rewrite",
+     "The credo error at line 152 says the function body is nested too deep (max 2, was 3)"),
+    ("Update it to return just the session and the list of messages for the page (no "
+     "rendered lines) as before",
+     "Update it to return just the session and the list of messages"),
+])
+def test_a_long_sentence_is_cut_where_a_clause_starts(text: str, first: str) -> None:
+    pieces = whole(text, max_chars=100)
+    assert pieces[0] == first and pieces[0].continues
+    assert " ".join(pieces) == text
+
+
 def test_find_sentence_end() -> None:
     assert find_sentence_end("Hello there. How") == len("Hello there.")
     assert find_sentence_end("Hello there.") == 0
@@ -96,7 +114,7 @@ def test_find_sentence_end() -> None:
 
 ALPHABET = st.sampled_from(
     [*"abc XY.!?,;:\n", "e.g.", "3.14", "...", "…", "。", "「", "」", "、", "Dr.", "etc.",
-     '"', ")", PROTECT_OPEN, PROTECT_CLOSE, "  ", "日本"]
+     '"', ")", "(", " and ", " the ", "which", PROTECT_OPEN, PROTECT_CLOSE, "  ", "日本"]
 )
 
 

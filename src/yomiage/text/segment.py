@@ -8,8 +8,10 @@ abbreviations in :data:`ABBREVIATIONS`, an ellipsis or ``etc.`` followed by a lo
 word, and anything inside inline code (between ``PROTECT_OPEN``/``PROTECT_CLOSE``).
 A split is decided only once the character after it is known, so every way of cutting
 the same text into chunks yields the same sentences. A sentence longer than
-``max_chars`` is cut at its last clause boundary (``,`` ``;`` ``:`` ``、`` …, else a
-space) so that speech can start early; such pieces have ``continues=True``.
+``max_chars`` is cut at its last clause boundary (``,`` ``;`` ``:`` ``、`` …) outside
+brackets and inline code, else before a word that starts a clause, else at a space (never
+inside brackets or code), so that speech can start early; such pieces have
+``continues=True``.
 
 Example::
 
@@ -44,7 +46,20 @@ _SPECIAL = re.compile(
     "[.!?。！？｡…\n" + PROTECT_OPEN + PROTECT_CLOSE + _OPEN_Q + _CLOSE_Q + _CLAUSE + "]"
 )
 _NON_SPACE = re.compile(r"\S")
+_WORD = re.compile(r"[A-Za-z']+")
 _MIN_PIECE = 20
+_BRACKET_OPEN = "([{" + _OPEN_Q + PROTECT_OPEN
+_BRACKET_CLOSE = ")]}" + _CLOSE_Q + PROTECT_CLOSE
+_CLAUSE_STARTS = frozenset((
+    "and", "but", "or", "so", "because", "which", "that", "when", "while", "where", "if",
+    "with", "from", "for", "after", "before", "since", "until", "unless", "then", "without",
+))
+"""Words that a long sentence may be cut before: the translator gets a clause."""
+_NO_CUT_AFTER = frozenset((
+    "a", "an", "the", "to", "of", "in", "on", "at", "by", "for", "from", "with", "and", "or",
+    "but", "as", "is", "are", "was", "were", "be", "my", "your", "its", "our", "their",
+    "this", "that", "these", "those", "not", "no",
+))
 
 
 class Piece(str):
@@ -228,10 +243,35 @@ class Segmenter:
         return -j if buf[m.start()].islower() else j
 
     def _cut_point(self, buf: str, start: int, limit: int) -> int:
+        """Where to cut a sentence longer than ``max_chars``: its last clause boundary
+        outside brackets and inline code; else the last space before a word that starts
+        a clause (and, which, because, from, …) in the piece's second half; else a space
+        not after a word that needs the next one (the, to, of, …); else the last space."""
+        lo = start + _MIN_PIECE
+        end = min(limit, len(buf) - 1)
+        inside = [False] * (end + 1 - start)
+        depth = 0
+        for j in range(start, end + 1):
+            ch = buf[j]
+            if ch in _BRACKET_OPEN:
+                depth += 1
+            elif ch in _BRACKET_CLOSE and depth:
+                depth -= 1
+            inside[j - start] = depth > 0
         for c in reversed(self._clauses):
-            if start + _MIN_PIECE <= c <= limit:
+            if lo <= c <= limit and not inside[c - 1 - start]:
                 return c
-        k = buf.rfind(" ", start + _MIN_PIECE, limit + 1)
+        spaces = [k for k in range(end, lo - 1, -1) if buf[k] == " " and not inside[k - start]]
+        half = start + self.max_chars // 2
+        for k in spaces:
+            if k >= half and _first_word(buf, k + 1, limit + 1) in _CLAUSE_STARTS:
+                return k + 1
+        for k in spaces:
+            if _word_before(buf, start, k).strip("\"'([{") not in _NO_CUT_AFTER:
+                return k + 1
+        if spaces:
+            return spaces[0] + 1
+        k = buf.rfind(" ", lo, limit + 1)
         return k + 1 if k > 0 else limit
 
     def _emit(self, start: int, end: int, continues: bool, out: list[Piece]) -> None:
@@ -240,6 +280,13 @@ class Segmenter:
         t = tidy(self._buf[start:end])
         if t and speakable(t):
             out.append(Piece(t, continues))
+
+
+def _first_word(buf: str, p: int, endpos: int) -> str:
+    """The word at ``p`` if it ends before ``endpos`` (what has arrived may stop there:
+    the decision must not depend on how the text was cut into deltas), else ""."""
+    m = _WORD.match(buf, p, endpos)
+    return m.group().lower() if m and m.end() < endpos else ""
 
 
 def _word_before(buf: str, start: int, p: int) -> str:
