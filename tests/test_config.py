@@ -39,6 +39,21 @@ def test_booleans_and_optional_strings_from_env(tmp_path: Path) -> None:
     assert cfg.timeline == "t.jsonl"
 
 
+def test_code_notice_takes_a_mode_or_the_old_booleans(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.toml"
+    assert load_config({}, env={}, path=absent).code_notice == "auto"
+    assert load_config({"code_notice": True}, env={}, path=absent).code_notice == "always"
+    assert load_config({"code_notice": False}, env={}, path=absent).code_notice == "never"
+    path = _write(tmp_path, "code_notice = true\n")
+    assert load_config({}, env={}, path=path).code_notice == "always"
+    env = {"YOMIAGE_CODE_NOTICE": "never"}
+    assert load_config({}, env=env, path=absent).code_notice == "never"
+    warnings: list[str] = []
+    cfg = load_config({}, env={"YOMIAGE_CODE_NOTICE": "sometimes"}, path=absent,
+                      warn=warnings.append)
+    assert cfg.code_notice == "auto" and len(warnings) == 1 and "CODE_NOTICE" in warnings[0]
+
+
 def test_hf_hub_offline_implies_offline(tmp_path: Path) -> None:
     cfg = load_config({}, env={"HF_HUB_OFFLINE": "1"}, path=tmp_path / "absent.toml")
     assert cfg.offline is True

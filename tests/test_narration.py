@@ -226,7 +226,7 @@ def test_any_event_sequence_gives_clean_sentences(objs: list[object], thinking: 
                                                    subagents: bool, brief: bool,
                                                    max_sentences: int) -> None:
     cfg = Config(thinking=thinking, subagents=subagents, tools="brief" if brief else "none",
-                 max_sentences=max_sentences, code_notice=True, max_clause_chars=30)
+                 max_sentences=max_sentences, code_notice="always", max_clause_chars=30)
     flow = TextFlow(cfg)
     out = [s for raw in lines(*objs) for s in flow.feed(raw)] + flow.finish()
     assert [s.seq for s in out] == list(range(len(out)))

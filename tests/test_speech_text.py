@@ -10,7 +10,7 @@ from yomiage.text.segment import Segmenter
 from yomiage.text.speech_text import SpeechText, clean_chars, path_name, reduce_inline, url_host
 
 
-def speak(md: str, chunks: list[int] | None = None, notice: bool = False) -> list[str]:
+def speak(md: str, chunks: list[int] | None = None, notice: bool | str = False) -> list[str]:
     """Sentences for ``md`` fed in pieces cut at ``chunks`` (default: one piece)."""
     st_, seg = SpeechText(code_notice=notice), Segmenter(500)
     out: list[str] = []
@@ -69,6 +69,19 @@ def test_rules(md: str, sentences: list[str]) -> None:
 def test_code_notice_and_table_notice() -> None:
     md = "Here:\n\n```py\nx = 1\n```\n\n| a |\n|---|\n\nEnd."
     assert speak(md, notice=True) == ["Here:", "Code omitted.", "Table omitted.", "End."]
+
+
+@pytest.mark.parametrize("step", [0, 1, 5])
+def test_auto_notice_only_where_a_colon_promised_the_block(step: int) -> None:
+    md = ("Compile error in:\n\n```elixir\nx = 1\n```\n\nNext line.\n\n```\ny\n```\n"
+          "What changed:\n| a | b |\n|--|--|\n| 1 | 2 |\n")
+    cuts = list(range(step, len(md), step)) if step else None
+    assert speak(md, cuts, notice="auto") == [
+        "Compile error in:", "Code omitted.", "Next line.", "What changed:", "Table omitted."]
+    ja = "修正は次のとおりです：\n```\nz\n```\n以上です。"
+    cuts = list(range(step, len(ja), step)) if step else None
+    assert speak(ja, cuts, notice="auto") == [
+        "修正は次のとおりです：", "コードは省略します。", "以上です。"]
 
 
 def test_unclosed_fence_is_skipped_to_the_end() -> None:

@@ -117,9 +117,11 @@ def test_max_sentences_and_code_options() -> None:
     code = "Here:\n\n```py\n" + "x = compute(1, 2, 3)\n" * 40 + "```\n\nEnd."
     raws = [RawLine(1, json.dumps({"type": "assistant", "message": {
         "id": "m", "content": [{"type": "text", "text": code}]}}).encode(), 0.0)]
-    assert [s.text for s in iter_sentences(raws, Config())] == ["Here:", "End."]
-    assert [s.text for s in iter_sentences(raws, Config(code_notice=True))] == [
-        "Here:", "Code omitted.", "End."]
+    assert [s.text for s in iter_sentences(raws, Config(code_notice="never"))] == [
+        "Here:", "End."]
+    for notice in ("auto", "always"):  # "Here:" promised the code: auto says it too
+        assert [s.text for s in iter_sentences(raws, Config(code_notice=notice))] == [
+            "Here:", "Code omitted.", "End."]
     assert [s.text for s in iter_sentences(raws, Config(skip_code_heavy=True))] == [
         "Skipping a reply that is mostly code."]
 

@@ -35,7 +35,9 @@ def _add_policy_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--announce-success", action=argparse.BooleanOptionalAction, default=None,
                    help="say so when a run ends well (failures are always announced)")
     g.add_argument("--code-notice", action=argparse.BooleanOptionalAction, default=None,
-                   help='say "code omitted" where a code block is skipped')
+                   help='say "code omitted" wherever a code block or table is skipped '
+                        '(default: only where a sentence ending in ":" introduced it; '
+                        '--no-code-notice: never)')
     g.add_argument("--max-clause-chars", type=int, metavar="N",
                    help="cut longer sentences at clause boundaries (default 120)")
 

@@ -70,8 +70,10 @@ class Config:
     """Speak subagents' prose too."""
     announce_success: bool = False
     """Say so when a run ends well (failures are always announced)."""
-    code_notice: bool = False
-    """Say "code omitted" where a code block is skipped."""
+    code_notice: str = "auto"
+    """Where a skipped code block or table is announced ("Code omitted."): auto = only
+    after a sentence ending in ":" that introduced it; always; never (true/false in a
+    file or an environment variable mean always/never)."""
     max_clause_chars: int = 120
     """Sentences longer than this are cut at clause boundaries so speech starts early."""
     stream_translation: bool = True
@@ -206,6 +208,9 @@ def _read_config_file(path: Path, say: Any) -> dict[str, Any]:
 
 def _checked(name: str, kind: Any, value: Any) -> Any:
     """``value`` coerced to the field's type and checked (SettingError otherwise)."""
+    if name == "code_notice" and (isinstance(value, bool) or str(value).strip().lower() in
+                                  {"1", "true", "yes", "on", "0", "false", "no", "off"}):
+        value = "always" if _coerce(name, bool, value) else "never"  # the old true/false
     value = _coerce(name, kind, value)
     if name in ("cache_dir", "timeline") and isinstance(value, str):
         value = os.path.expanduser(value)  # "~/…" in a file, env or flag means home
@@ -275,6 +280,7 @@ _CHOICES = {
     "tools": {"none", "brief"},
     "daemon": {"off", "on", "auto"},
     "daemon_policy": {"fair", "fifo", "latest"},
+    "code_notice": {"auto", "always", "never"},
     "compute_type": {"auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
                      "float16", "bfloat16", "float32"},
 }

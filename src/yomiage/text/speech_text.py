@@ -12,7 +12,8 @@ the end of the paragraph. The output is meant for :mod:`yomiage.text.segment`:
 
 Rules: headings, emphasis, lists and quotes become plain sentences (a list item's or a
 heading's leading number is not read); fenced code and
-tables are dropped (optionally "Code omitted." / "Table omitted."); tables are dropped
+tables are dropped (announced, "Code omitted." / "Table omitted.", where a sentence
+ending in ":" promised them, or always / never: ``code_notice``); tables are dropped
 rather than read row by row because cells are fragments that make no sentence when
 heard; ``[text](url)`` → text; a bare or ``<…>`` URL → its host; a path → its last part
 and ``file.py:12-20`` → "file.py, lines 12 to 20"; inline code is spoken by category
@@ -145,6 +146,8 @@ def _item(s: str, start: int, complete: bool) -> tuple[str, int] | None:
 
 # ------------------------------------------------------------------ tag stripper ----
 
+_NOTICE = {("code", False): "Code omitted.", ("code", True): "コードは省略します。",
+           ("table", False): "Table omitted.", ("table", True): "表は省略します。"}
 _DROPPED_BLOCKS = (("<system-reminder>", "</system-reminder>"), ("<analysis>", "</analysis>"))
 """Blocks never spoken: reminders injected into the conversation, and the ``<analysis>``
 scratch pad of a compaction summary (a chronological retelling of what the listener
@@ -219,8 +222,15 @@ class SpeechText:
         prose_chars: characters of text emitted so far.
     """
 
-    def __init__(self, code_notice: bool = False) -> None:
+    def __init__(self, code_notice: bool | str = "auto") -> None:
+        """``code_notice``: where a skipped code block or table is announced ("Code
+        omitted." / "Table omitted.", in Japanese in a Japanese block): "auto" = only
+        right after text ending in a colon, which promised the listener something;
+        "always" (or True); "never" (or False)."""
+        if isinstance(code_notice, bool):
+            code_notice = "always" if code_notice else "never"
         self.code_notice = code_notice
+        self._last = ""  # the last character of speech emitted (":" promises what follows)
         self.code_chars = 0
         self.prose_chars = 0
         self._tags = _TagStripper()
@@ -313,6 +323,7 @@ class SpeechText:
             self._heading = False
             self._tail = ""
             self._ja = False
+            self._last = ""
         return "".join(out)
 
     def _start_line(self, got: tuple[str, int], buf: str, pos: int, end: int,
@@ -346,14 +357,21 @@ class SpeechText:
             m = _FENCE.match(buf, pos + start)
             self._fence = m.group() if m else "```"
             self._mode = _CODE_SKIP
-            if self.code_notice:
-                out.append("Code omitted.\n")
+            if self._announce():
+                out.append(_NOTICE["code", self._ja] + "\n")
             return pos
-        if kind == "table" and self.code_notice and not self._table:
-            out.append("Table omitted.\n")
+        if kind == "table" and not self._table and self._announce():
+            out.append(_NOTICE["table", self._ja] + "\n")
         self._table = kind == "table"
         self._mode = _DROPLINE
         return pos
+
+    def _announce(self) -> bool:
+        """Whether a block skipped here is announced (see ``code_notice``)."""
+        said = self.code_notice == "always" or (
+            self.code_notice == "auto" and self._last in (":", "："))
+        self._last = ""
+        return said
 
     def _end_line(self, out: list[str], hard: bool = False) -> None:
         self._tail = ""
@@ -368,6 +386,8 @@ class SpeechText:
     def _emit(self, text: str, out: list[str]) -> None:
         if text:
             self.prose_chars += len(text)
+            if not text.isspace():
+                self._last = text.rstrip()[-1]
             out.append(text)
 
 
