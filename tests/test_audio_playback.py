@@ -202,11 +202,20 @@ def test_speakers_play_what_was_sent(pulse_env, recording_path):
     # can drop a few ms on a busy 2-core machine without PortAudio seeing an underflow
     # (seen once in 4 clean CI runs). One fresh try is allowed; every check below
     # still applies, unchanged, to the try that is kept.
+    # (A drop inside the recording also shows as a sample-level mismatch: seen once at
+    # similarity 0.86 in a full local run, the same code passing alone.)
+    t1 = np.arange(int(0.4 * 22050)) / 22050
+    t2 = np.arange(int(0.4 * RATE)) / RATE
+    sent = np.concatenate([
+        soxr.resample((0.5 * np.sin(2 * np.pi * 440 * t1)).astype(np.float32), 22050, RATE),
+        (0.5 * np.sin(2 * np.pi * 880 * t2)).astype(np.float32),
+    ])
     for attempt in range(2):
         result, recording = _play_and_record(pulse_env, "play", recording_path)
         active = _active(recording)
         tone_rms = 0.5 / np.sqrt(2)  # the sent tones' level
-        if _min_window_rms(active) > 0.5 * 0.95 * tone_rms or attempt == 1:
+        if (_min_window_rms(active) > 0.5 * 0.95 * tone_rms
+                and _similarity(recording, sent) > 0.99) or attempt == 1:
             break
     assert result["name"].startswith("speakers:")
     assert result["underflows"] == 0, result
@@ -226,17 +235,15 @@ def test_speakers_play_what_was_sent(pulse_env, recording_path):
     assert _peak_hz(active[: half - 500]) == pytest.approx(440, abs=3)
     assert _peak_hz(active[half + 500:]) == pytest.approx(880, abs=3)
     # sample-level match with what was sent (sentence 1 resampled the same way)
-    t1 = np.arange(int(0.4 * 22050)) / 22050
-    t2 = np.arange(int(0.4 * RATE)) / RATE
-    sent = np.concatenate([
-        soxr.resample((0.5 * np.sin(2 * np.pi * 440 * t1)).astype(np.float32), 22050, RATE),
-        (0.5 * np.sin(2 * np.pi * 880 * t2)).astype(np.float32),
-    ])
+    assert _similarity(recording, sent) > 0.99
+
+
+def _similarity(recording: np.ndarray, sent: np.ndarray) -> float:
+    """Cosine similarity of ``sent`` with the part of ``recording`` it best lines up with."""
     corr = np.correlate(recording, sent, mode="valid")
     lag = int(np.argmax(corr))
     seg = recording[lag:lag + sent.size]
-    similarity = float(np.dot(seg, sent) / (np.linalg.norm(seg) * np.linalg.norm(sent)))
-    assert similarity > 0.99
+    return float(np.dot(seg, sent) / (np.linalg.norm(seg) * np.linalg.norm(sent)))
 
 
 @pytest.mark.audio

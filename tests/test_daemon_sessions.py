@@ -35,7 +35,7 @@ def test_replies_with_different_ids_are_separate() -> None:
 def test_code_is_not_spoken_in_replies() -> None:
     s = Session("s", Config())
     got = s.feed_reply("Run this:\n\n```bash\nmake test\n```\n\nThen it works.", complete=True)
-    assert _texts(got) == ["Run this:", "Then it works."]
+    assert _texts(got) == ["Run this:", "Code omitted.", "Then it works."]  # promised by ":"
 
 
 def _assistant(text: str, mid: str) -> str:
