@@ -13,6 +13,7 @@ from yomiage.narrate.timeline import (
     heard_gaps_ms,
     is_consistent,
     percentile,
+    waited_first_audio_ms,
     write_timelines,
 )
 from yomiage.records import Timeline
@@ -91,3 +92,17 @@ def test_heard_gaps_count_only_silences_the_narrator_caused() -> None:
     gaps = heard_gaps_ms([s3, s1, s0, s2])
     assert len(gaps) == 1 and gaps[0] == pytest.approx(200, abs=1)
     assert heard_gaps_ms([s0, _tl(1, 0.5, None)]) == []  # not played: nothing heard
+
+
+def test_waited_for_counts_sentences_read_with_nothing_ahead() -> None:
+    s0 = _tl(0, 0.0, 0.3)  # plays until 1.3
+    s1 = _tl(1, 0.0, 1.5)  # read with s0: heard after it, not waited for
+    s2 = _tl(2, 5.0, 0.25)  # after a pause: waited for
+    s3 = _tl(3, 5.1, 0.4, play_end_at=None, first_audio_at=None)  # not spoken
+    fast = _tl(4, 9.0, 0.2, play_end_at=None)
+    fast.extra["synth_end"] = 9.6  # a null sink: busy until the voice is done
+    behind = _tl(5, 9.5, 0.35, play_end_at=None)
+    got = waited_first_audio_ms([behind, s3, s2, s1, s0, fast])
+    assert got == pytest.approx([300, 250, 200])
+    later_run = [_tl(0, 20.0, 0.15), _tl(1, 20.0, 0.9)]  # its own seq numbers
+    assert waited_first_audio_ms([s0, s1, *later_run]) == pytest.approx([300, 150])

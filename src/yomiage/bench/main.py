@@ -22,7 +22,12 @@ import sys
 from typing import Any
 
 from yomiage.config import Config
-from yomiage.narrate.timeline import first_audio_ms, heard_gaps_ms, percentile
+from yomiage.narrate.timeline import (
+    first_audio_ms,
+    heard_gaps_ms,
+    percentile,
+    waited_first_audio_ms,
+)
 from yomiage.records import Timeline
 from yomiage.tts.prepare import prepare_all
 
@@ -94,7 +99,9 @@ def summarize(timelines: list[Timeline]) -> dict[str, Any]:
     for name, values in per_stage.items():
         p = _pct(values)
         stages[name] = {"p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"]}
-    return {**_pct(lat), "sentences": len(lat), "stages": stages}
+    waited = waited_first_audio_ms(timelines)
+    return {**_pct(lat), "sentences": len(lat), "stages": stages,
+            "waited_for": {**_pct(waited), "sentences": len(waited)}}
 
 
 def bench_pipeline(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
@@ -199,6 +206,9 @@ def format_pipeline(res: dict[str, Any]) -> str:
         f"max {ms(res['max_ms'])}"
         + (f"; {res.get('skipped_sentences', 0)} sentences skipped (max lag "
            f"{res['max_lag_s']} s)" if res.get("max_lag_s") is not None else ""),
+        f"  sentences a listener waited for (nothing ahead of them, "
+        f"{res['waited_for']['sentences']}): first audio P50 {ms(res['waited_for']['p50_ms'])}  "
+        f"P95 {ms(res['waited_for']['p95_ms'])}",
         "  stages (P50 / P95): " + ", ".join(
             f"{k} {ms(v['p50_ms'])}/{ms(v['p95_ms'])}" for k, v in res["stages"].items()
             if v["p50_ms"] is not None),

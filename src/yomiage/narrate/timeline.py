@@ -45,6 +45,24 @@ def first_audio_ms(timelines: Iterable[Timeline]) -> list[float]:
             if is_measured(t) and t.first_audio_at is not None]
 
 
+def waited_first_audio_ms(timelines: Iterable[Timeline]) -> list[float]:
+    """First-audio latency (ms) of the measured sentences that a listener waited for:
+    read when nothing earlier was still being made or played (the first sentence of a
+    reply, or one that comes after a pause). A sentence read while another was still in
+    hand is heard after that one anyway, so its own latency is not what anyone waits
+    through (:func:`heard_gaps_ms` counts what it costs there)."""
+    busy_until = -math.inf
+    out = []
+    for t in sorted(timelines, key=lambda t: (t.read_at, t.seq)):  # runs one after another
+        if is_measured(t) and t.first_audio_at is not None and t.read_at >= busy_until:
+            out.append((t.first_audio_at - t.read_at) * 1000.0)
+        ends = [v for v in (t.extra.get("synth_end"), t.play_end_at, t.first_audio_at)
+                if isinstance(v, float)]
+        if ends:
+            busy_until = max(busy_until, *ends)
+    return out
+
+
 def heard_gaps_ms(timelines: Iterable[Timeline], least_ms: float = 20.0) -> list[float]:
     """Silences the narrator caused between sentences, in milliseconds: where a sentence's
     text had been read before the previous sentence finished playing, yet it began to
