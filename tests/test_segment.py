@@ -103,6 +103,13 @@ def test_a_long_sentence_is_cut_where_a_clause_starts(text: str, first: str) -> 
     assert " ".join(pieces) == text
 
 
+def test_a_quoted_mark_ends_a_sentence_only_before_a_capital() -> None:
+    text = ('Returns "??" as a fallback for empty names. He said "Stop!" and left. '
+            'She asked "Why?" Nobody knew.')
+    assert whole(text) == ['Returns "??" as a fallback for empty names.',
+                           'He said "Stop!" and left.', 'She asked "Why?"', "Nobody knew."]
+
+
 def test_find_sentence_end() -> None:
     assert find_sentence_end("Hello there. How") == len("Hello there.")
     assert find_sentence_end("Hello there.") == 0

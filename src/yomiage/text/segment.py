@@ -4,8 +4,9 @@ A sentence ends at ``.``, ``!`` or ``?`` (plus closing quotes/brackets) followed
 whitespace; at ``。！？`` (not inside ``「…」``); and at every line break (the speech
 text marks headings, paragraphs and list items with ``\\n``). These never end one: a
 period inside a version, decimal or file name (``v1.2.3``, ``3.14``, ``main.py``), the
-abbreviations in :data:`ABBREVIATIONS`, an ellipsis or ``etc.`` followed by a lowercase
-word, and anything inside inline code (between ``PROTECT_OPEN``/``PROTECT_CLOSE``).
+abbreviations in :data:`ABBREVIATIONS`, an ellipsis, ``etc.`` or a quoted mark
+(``"??"``, ``"Stop!"``) followed by a lowercase word, and anything inside inline code
+(between ``PROTECT_OPEN``/``PROTECT_CLOSE``).
 A split is decided only once the character after it is known, so every way of cutting
 the same text into chunks yields the same sentences. A sentence longer than
 ``max_chars`` is cut at its last clause boundary (``,`` ``;`` ``:`` ``、`` …) outside
@@ -46,6 +47,7 @@ _SPECIAL = re.compile(
     "[.!?。！？｡…\n" + PROTECT_OPEN + PROTECT_CLOSE + _OPEN_Q + _CLOSE_Q + _CLAUSE + "]"
 )
 _NON_SPACE = re.compile(r"\S")
+_QUOTES = "\"'”’"  # a closing quote after the mark: the sentence goes on if lowercase follows
 _WORD = re.compile(r"[A-Za-z']+")
 _MIN_PIECE = 20
 _BRACKET_OPEN = "([{" + _OPEN_Q + PROTECT_OPEN
@@ -228,6 +230,13 @@ class Segmenter:
         if j < n and not buf[j].isspace():
             return -j
         run = buf[p:j]
+        if any(q in run for q in _QUOTES):  # 'Returns "??" as a', 'said "Stop!" and left'
+            m = _NON_SPACE.search(buf, j)
+            if m is None:
+                if not final:
+                    return None
+            elif buf[m.start()].islower():
+                return -j
         if buf[p] == "." and run.count(".") == 1:
             word = _word_before(buf, start, p)
             if word in ABBREVIATIONS:
