@@ -76,8 +76,11 @@ def test_auto_notice_only_where_a_colon_promised_the_block(step: int) -> None:
     md = ("Compile error in:\n\n```elixir\nx = 1\n```\n\nNext line.\n\n```\ny\n```\n"
           "What changed:\n| a | b |\n|--|--|\n| 1 | 2 |\n")
     cuts = list(range(step, len(md), step)) if step else None
-    assert speak(md, cuts, notice="auto") == [
-        "Compile error in:", "Code omitted.", "Next line.", "What changed:", "Table omitted."]
+    assert speak(md, cuts, notice="auto") == [  # once a block of text
+        "Compile error in:", "Code omitted.", "Next line.", "What changed:"]
+    assert speak(md, cuts, notice="always") == [
+        "Compile error in:", "Code omitted.", "Next line.", "Code omitted.", "What changed:",
+        "Table omitted."]
     ja = "修正は次のとおりです：\n```\nz\n```\n以上です。"
     cuts = list(range(step, len(ja), step)) if step else None
     assert speak(ja, cuts, notice="auto") == [

@@ -225,12 +225,13 @@ class SpeechText:
     def __init__(self, code_notice: bool | str = "auto") -> None:
         """``code_notice``: where a skipped code block or table is announced ("Code
         omitted." / "Table omitted.", in Japanese in a Japanese block): "auto" = only
-        right after text ending in a colon, which promised the listener something;
-        "always" (or True); "never" (or False)."""
+        right after text ending in a colon, which promised the listener something, and
+        once a block of text; "always" (or True); "never" (or False)."""
         if isinstance(code_notice, bool):
             code_notice = "always" if code_notice else "never"
         self.code_notice = code_notice
         self._last = ""  # the last character of speech emitted (":" promises what follows)
+        self._announced = False  # a skipped block announced in this block of text
         self.code_chars = 0
         self.prose_chars = 0
         self._tags = _TagStripper()
@@ -324,6 +325,7 @@ class SpeechText:
             self._tail = ""
             self._ja = False
             self._last = ""
+            self._announced = False
         return "".join(out)
 
     def _start_line(self, got: tuple[str, int], buf: str, pos: int, end: int,
@@ -367,9 +369,12 @@ class SpeechText:
         return pos
 
     def _announce(self) -> bool:
-        """Whether a block skipped here is announced (see ``code_notice``)."""
+        """Whether a block skipped here is announced (see ``code_notice``; "auto" says it
+        once a block of text: a reply that walks through five snippets is not
+        interrupted five times)."""
         said = self.code_notice == "always" or (
-            self.code_notice == "auto" and self._last in (":", "："))
+            self.code_notice == "auto" and self._last in (":", "：") and not self._announced)
+        self._announced |= said
         self._last = ""
         return said
 
