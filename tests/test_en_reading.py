@@ -20,7 +20,7 @@ from yomiage.tts.en_reading import english_reading, say_words, split_compound, s
      "Read lines 400 to 458, a 5 to 10% drop in 2 to 3.5 s."),
     ("It takes 2+ minutes on v4 (version v0.7.5).",
      "It takes 2 or more minutes on version 4 (version 0.7.5)."),
-    ("x86-64, UTF-8 and 2025-12-01 stay.", "x86-64, U T F 8 and 2025-12-01 stay."),
+    ("x86-64, UTF-8, V8 and 2025-12-01 stay.", "x86-64, U T F 8, V8 and 2025-12-01 stay."),
 ])
 def test_english_reading(text: str, said: str) -> None:
     assert english_reading(text) == said

@@ -78,7 +78,7 @@ _STANDARD = re.compile(r"\b(ISO|RFC|IEC|PEP|ECMA)([ -])(\d{4,6})\b")
 _RANGE = re.compile(r"(?<![A-Za-z0-9_.\-–/:])(\d{1,6}(?:\.\d+)?)[-–](\d{1,6}(?:\.\d+)?)"
                     r"(?![\d.\-–/:]*\d)")
 _OR_MORE = re.compile(r"(?<![A-Za-z0-9_.+])(\d{1,6})\+(?=\s+[A-Za-z])")
-_V_VERSION = re.compile(r"(?<![A-Za-z0-9_.\-])[vV](\d+(?:\.\d+){0,3})(?![\w.]*\w)")
+_V_VERSION = re.compile(r"(?<![A-Za-z0-9_.\-])v(\d+(?:\.\d+){0,3})(?![\w.]*\w)")  # not V8
 
 
 @functools.lru_cache(maxsize=4096)
@@ -167,7 +167,7 @@ def english_reading(text: str) -> str:
         text = _RANGE.sub(r"\1 to \2", text)
     if "+" in text:
         text = _OR_MORE.sub(r"\1 or more", text)
-    if "v" in text or "V" in text:
+    if "v" in text:
         text = _V_VERSION.sub(_v_version, text)
     if any(s in text for s in ("ISO", "RFC", "IEC", "PEP", "ECMA")):
         text = _STANDARD.sub(lambda m: m.group(1) + " " + " ".join(m.group(3)), text)

@@ -83,7 +83,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9]*(?:[._\-/][A-Za-z0-9]+)*[+#]*")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _VOWELS = set("AEIOUY")
 _NEEDS_READING = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]|\d[.．]\d|\d\s?[-–‐〜~～]\s?\d")
-_V_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[vV](\d+)(?![A-Za-z0-9_.])")
+_V_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])v(\d+)(?![A-Za-z0-9_.])")  # v4; not V8, a name
 # 2025-12-01 (a date) and 400-458 (a range), not part of a longer run of numbers
 _DATE = re.compile(r"(?<![A-Za-z0-9_.\-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d.\-])")
 _RANGE = re.compile(r"(?<![A-Za-z0-9_.\-–‐])(\d{1,6}(?:\.\d+)?)\s?[-–‐〜~～]\s?"
