@@ -21,6 +21,8 @@ from yomiage.tts.en_reading import english_reading, say_words, split_compound, s
     ("It takes 2+ minutes on v4 (version v0.7.5).",
      "It takes 2 or more minutes on version 4 (version 0.7.5)."),
     ("x86-64, UTF-8, V8 and 2025-12-01 stay.", "x86-64, U T F 8, V8 and 2025-12-01 stay."),
+    ("Open localhost:3001, not 127.0.0.1:8080, at 12:30.",
+     "Open localhost port 3001, not 127.0.0.1 port 8080, at 12:30."),
 ])
 def test_english_reading(text: str, said: str) -> None:
     assert english_reading(text) == said

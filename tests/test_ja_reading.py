@@ -45,6 +45,7 @@ from yomiage.tts.ja_reading import (
         ("2025-12-01に公開", "2025年12月1日に公開"),
         ("x86-64版", "エックス・86・64版"),
         ("V8で", "ブイ・8で"),  # a name, not a version
+        ("localhost:3001を開く", "ローカルホストの3001番ポートを開く"),
         ("Tailwind CSS v4 (v3から)", "テイルウィンド シーエスエス バージョン4 (バージョン3から)"),
         ("session_cwdを使う", "セッション・シーダブリューディーを使う"),  # no vowel: spelled
     ],

@@ -14,6 +14,7 @@ them as "datetime dot fromisoformat" (one mumbled word), "plus nine zero zero" a
   "UTC minus 5 30";
 * a standard's number (ISO, RFC, IEC, PEP, ECMA) of four digits or more → digit by
   digit: ``ISO 8601`` → "ISO 8 6 0 1";
+* a host and its port → "port": ``localhost:3001`` → "localhost port 3001";
 * a range of numbers → "to": ``lines 400-458`` → "lines 400 to 458" (espeak-ng said
   "four hundred dash…"); ``2+ minutes`` → "2 or more minutes"; ``v4`` / ``v0.7.5`` →
   "version 4" / "version 0.7.5";
@@ -77,6 +78,11 @@ _OFFSET = re.compile(r"(?:(?<=\d)|(?<![\w:+\-−]))([+\-−])(\d{2}):(\d{2})\b(?
 _STANDARD = re.compile(r"\b(ISO|RFC|IEC|PEP|ECMA)([ -])(\d{4,6})\b")
 _RANGE = re.compile(r"(?<![A-Za-z0-9_.\-–/:])(\d{1,6}(?:\.\d+)?)[-–](\d{1,6}(?:\.\d+)?)"
                     r"(?![\d.\-–/:]*\d)")
+HOST = (r"(?<![\w.:/])(localhost|(?:\d{1,3}\.){3}\d{1,3}|[A-Za-z][\w-]*(?:\.[\w-]+)*\."
+        r"(?:com|org|net|io|dev|app|ai|jp|local|internal|test|example))")
+"""A host name that a port may follow (localhost, an IPv4 address, a dotted name with a
+common top-level part: not main.py), as a regular expression with one group."""
+_HOST_PORT = re.compile(HOST + r":(\d{2,5})\b(?![:.]\d)")  # localhost:3001
 _OR_MORE = re.compile(r"(?<![A-Za-z0-9_.+])(\d{1,6})\+(?=\s+[A-Za-z])")
 _V_VERSION = re.compile(r"(?<![A-Za-z0-9_.\-])v(\d+(?:\.\d+){0,3})(?![\w.]*\w)")  # not V8
 
@@ -156,6 +162,8 @@ def _v_version(m: re.Match[str]) -> str:
 def english_reading(text: str) -> str:
     """``text`` with code names, UTC offsets and standards' numbers rewritten for an
     English voice (see the module docstring); anything else unchanged."""
+    if ":" in text:
+        text = _HOST_PORT.sub(r"\1 port \2", text)
     if "." in text:
         text = _DOTTED.sub(_dotted, text)
     if "_" in text:

@@ -17,7 +17,8 @@ them:
   2GB), ranges (400-458 → 400から458: OpenJTalk read ヨンゼロゼロ−…), dates
   (2025-12-01 → 2025年12月1日) and file extensions (main.py → メイン・ドット・パイ) are
   read naturally;
-* a short lower-case word without a vowel is spelled (cwd → シーダブリューディー).
+* a short lower-case word without a vowel is spelled (cwd → シーダブリューディー), and a
+  host's port is read as one (localhost:3001 → ローカルホストの3001番ポート).
 
 Japanese text, digits and punctuation pass through unchanged; the result is plain
 Japanese text for any Japanese G2P. Words are cached, so a sentence costs microseconds
@@ -37,6 +38,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from importlib import resources
+
+from yomiage.tts.en_reading import HOST
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9]*(?:[._\-/][A-Za-z0-9]+)*[+#]*")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _VOWELS = set("AEIOUY")
 _NEEDS_READING = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]|\d[.．]\d|\d\s?[-–‐〜~～]\s?\d")
+_HOST_PORT = re.compile(HOST + r":(\d{2,5})(?![\d:.])")  # localhost:3001
 _V_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])v(\d+)(?![A-Za-z0-9_.])")  # v4; not V8, a name
 # 2025-12-01 (a date) and 400-458 (a range), not part of a longer run of numbers
 _DATE = re.compile(r"(?<![A-Za-z0-9_.\-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d.\-])")
@@ -266,6 +270,8 @@ def japanese_reading(text: str) -> str:
     if not _NEEDS_READING.search(text):
         return text
     text = unicodedata.normalize("NFKC", text)
+    if ":" in text:  # localhost:3001 → localhostの3001番ポート
+        text = _HOST_PORT.sub(r"\1の\2番ポート", text)
     if "-" in text or "〜" in text or "~" in text or "–" in text or "‐" in text:
         text = _DATE.sub(_date, text)
         text = _RANGE.sub(r"\1から\2", text)
