@@ -272,7 +272,7 @@ def japanese_reading(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     if ":" in text:  # localhost:3001 → localhostの3001番ポート
         text = _HOST_PORT.sub(r"\1の\2番ポート", text)
-    if "-" in text or "〜" in text or "~" in text or "–" in text or "‐" in text:
+    if any(dash in text for dash in "-–‐〜~"):  # (NFKC made ～ a ~)
         text = _DATE.sub(_date, text)
         text = _RANGE.sub(r"\1から\2", text)
     text = _VERSION.sub(_version, text)

@@ -200,13 +200,16 @@ def time_axis_in_4d(model: Any) -> int:
         nodes.append(helper.make_node("Unsqueeze", [name, const("axis2", [2])], [inner]))
         wide.add(inner)
 
+    unsqueezed: set[str] = set()  # operands already given a 4-D copy
+
     def broadcast(name: str) -> str:
         """``name`` unsqueezed before its last axis, to broadcast against 4-D tensors."""
         r = rank.get(name)
         if not name or name in wide or r is None or r < 2:
             return name
         out = name + "/4d"
-        if out not in {o for n in nodes for o in n.output}:
+        if out not in unsqueezed:
+            unsqueezed.add(out)
             nodes.append(helper.make_node("Unsqueeze", [name, const(f"axis{r - 1}", [r - 1])],
                                           [out]))
         return out
