@@ -98,6 +98,7 @@ def test_calibration_stops_at_the_first_voice_that_keeps_up_and_is_cached(
     assert again is not None and again.rtf == cal.rtf
     assert cal_mod.load_cached(cfg, "ja", ["kokoro", "piper", "openjtalk", "espeak"]) is None
     assert cal_mod.load_cached(replace(cfg, cpu_bf16=False), "ja") is None  # another setting
+    assert cal_mod.load_cached(replace(cfg, cpu_int8=False), "ja") is None
     assert cal_mod.load_cached(cfg, "en") is None
     cal_mod.forget(cfg)
     assert cal_mod.load_cached(cfg, "ja") is None

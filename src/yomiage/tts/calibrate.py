@@ -85,7 +85,8 @@ def machine_key(cfg: Config) -> str:
         cores = os.cpu_count() or 1
     bf16 = "bf16" if {"avx512_bf16", "amx_bf16"} & flags else "nobf16"
     return (f"yomiage {__version__}|{model}|{cores} cores|{bf16}|cpu_bf16={cfg.cpu_bf16}|"
-            f"threads={cfg.threads}|device={cfg.device}|speed={cfg.speed}")
+            f"cpu_int8={cfg.cpu_int8}|threads={cfg.threads}|device={cfg.device}|"
+            f"speed={cfg.speed}")
 
 
 @dataclass

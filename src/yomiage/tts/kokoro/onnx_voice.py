@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +31,9 @@ from yomiage.tts.kokoro.frontend import (
 )
 from yomiage.tts.onnx_options import session_options
 from yomiage.tts.phrases import PhrasedVoice, PhraseOptions
+
+if TYPE_CHECKING:
+    from yomiage.tts.kokoro.split import SplitFiles
 
 log = logging.getLogger(__name__)
 
@@ -236,9 +241,11 @@ def load_kokoro(
 
     ``voice`` is a Kokoro voice id (default per language, e.g. jf_alpha); ValueError
     when it does not speak ``lang`` or is not installed. ``precision``: "auto" (the
-    vocoder in bfloat16 where the CPU has it and ``cfg.cpu_bf16`` allows, else float32),
-    "bf16" (that, or an error), "fp32" (the whole float32 graph) or "int8" (the shipped
-    file as is; Japanese only).
+    vocoder in bfloat16 where the CPU has it and ``cfg.cpu_bf16`` allows, with its
+    residual convolutions in int8 where ``cfg.cpu_int8`` allows and the language has
+    calibration sentences, else float32), "bf16" (the bfloat16 vocoder without int8, or
+    an error), "fp32" (the whole float32 graph) or "int8" (the shipped file as is;
+    Japanese only).
     """
     voice = voice or DEFAULT_VOICE.get(lang, "")
     if not voice:
@@ -256,8 +263,9 @@ def load_kokoro(
         model = hub_onnx_file(folder)
         if precision != "int8":
             model = _prepared_hub_file(cfg, model)
-    graph = None if precision in ("fp32", "int8") else _bf16_graph(cfg, model, frontend, voice,
-                                                                    required=precision == "bf16")
+    graph = None if precision in ("fp32", "int8") else _bf16_graph(
+        cfg, model, frontend, voice, required=precision == "bf16",
+        int8=precision == "auto" and cfg.cpu_int8)
     return KokoroOnnxVoice(model, frontend, voice, speed=cfg.speed, volume=cfg.volume,
                            threads=cfg.threads, graph=graph)
 
@@ -273,9 +281,12 @@ def _prepared_hub_file(cfg: Config, model: Path) -> Path:
 
 
 def _bf16_graph(
-    cfg: Config, model: Path, frontend: KokoroFrontend, voice: str, *, required: bool
+    cfg: Config, model: Path, frontend: KokoroFrontend, voice: str, *, required: bool,
+    int8: bool = False,
 ) -> Graph | None:
-    """The cut graph with a bfloat16 vocoder, or None (float32) where it cannot run here."""
+    """The cut graph with a bfloat16 vocoder, or None (float32) where it cannot run here;
+    ``int8``: with its residual convolutions in int8 where that can be built (else a
+    warning, and bfloat16 only)."""
     from yomiage.tts.kokoro.split import (
         OPENVINO_CACHE,
         SplitGraph,
@@ -298,12 +309,56 @@ def _bf16_graph(
     try:
         voices = Path(cfg.cache_dir).expanduser() / "voices"
         files = ensure_split(model, voices, probe)
+        if int8:
+            files = _with_int8_vocoder(files, frontend)
         return SplitGraph(files, threads=cfg.threads, cache_dir=voices / OPENVINO_CACHE)
     except (SplitUnavailable, ImportError, RuntimeError, OSError) as exc:
         if required:
             raise
         log.warning("Kokoro runs without its bfloat16 vocoder (unavailable: %s)", exc)
         return None
+
+
+def _with_int8_vocoder(files: SplitFiles, frontend: KokoroFrontend) -> SplitFiles:
+    """``files`` with the int8 copy of their vocoder (kokoro/int8_vocoder.py), calibrated
+    on this language's sentences with every installed voice of it; ``files`` as they are
+    (bfloat16 only) where the language has no calibration sentences or the copy cannot be
+    built."""
+    from yomiage.tts.kokoro.int8_vocoder import CALIBRATION, ensure_int8
+
+    sentences = CALIBRATION.get(frontend.language)
+    if not sentences:
+        return files
+    voices = [v for v in frontend.voices if voice_language(v) == frontend.language]
+    try:
+        return replace(files, vocoder=ensure_int8(
+            files.vocoder, _calibration_feeds(files.front, frontend, voices, sentences)))
+    except (ValueError, ImportError, RuntimeError, OSError) as exc:
+        log.warning("Kokoro's vocoder stays in bfloat16 (its int8 copy failed: %s)", exc)
+        return files
+
+
+def _calibration_feeds(
+    front: Path, frontend: KokoroFrontend, voices: list[str], sentences: tuple[str, ...]
+) -> Iterator[dict[str, npt.NDArray[Any]]]:
+    """The vocoder's inputs for each sentence, said by the voices in turn, as a phrase
+    would reach it (duration caps, frames padded to the bucket)."""
+    import onnxruntime as ort
+
+    from yomiage.tts.kokoro.split import FRAME_BUCKET, pad_frames
+
+    session = ort.InferenceSession(str(front), sess_options=session_options(0),
+                                   providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    token_name = "tokens" if "tokens" in names else "input_ids"
+    for i, text in enumerate(sentences):
+        x = frontend.encode(text, voices[i % len(voices)], 1.0)
+        feed = {token_name: x.tokens, "style": x.style, "speed": x.speed}
+        if CAP_INPUT in names:
+            feed[CAP_INPUT] = frame_caps(x.tokens, frontend.vocab)
+        padded, _ = pad_frames(session.run(None, feed), FRAME_BUCKET)
+        yield dict(zip(outputs, padded, strict=True))
 
 
 def _package_installed() -> bool:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from yomiage.tts.kokoro import int8_vocoder
 from yomiage.tts.kokoro.dequant import CAP_INPUT
 from yomiage.tts.kokoro.prepared_files import remove_stale_temps, write_atomically
 from yomiage.tts.kokoro.rewrites import squared_sin_as_polynomial, time_axis_in_4d
@@ -54,7 +55,15 @@ _GEN = _DEC + "generator/"
 PARTS = ("front", "vocoder", "tail")
 OPENVINO_CACHE = "openvino"  # the folder, beside the parts, where OpenVINO keeps them compiled
 PROBE_TOLERANCE = 1e-3  # max abs sample difference of the float32 split vs the whole graph
-RUNTIME_CACHE = 64  # input lengths whose prepared kernels OpenVINO keeps
+RUNTIME_CACHE = 64
+"""Prepared kernels OpenVINO keeps for the bfloat16 vocoder (entries, ~one per node and
+input length, not lengths: 64 hold about two lengths; see _compile_vocoder)."""
+RUNTIME_CACHE_INT8 = 500
+"""The same for the int8 vocoder (kokoro/int8_vocoder.py), whose int8 convolutions are
+slow to prepare: at 64, every phrase of another length than the last one prepared them
+again (a first phrase's vocoder 300 vs 120 ms once prepared). 30 lengths run twice, 2-core
+Sapphire Rapids: at 500, 175 ms per 80 frames the second time and 1.75 GB resident; at
+64, 396 ms and 1.55 GB; the bfloat16 vocoder at its 64, 438 ms and 1.72 GB."""
 FRAME_BUCKET = 8
 """The vocoder runs on a multiple of this many frames (200 ms), the phrase's end padded
 with its closing silence. OpenVINO prepares kernels per input length, and a length's first
@@ -301,6 +310,7 @@ class SplitGraph:
         if "error" in sessions:
             raise sessions["error"]
         self.front, self.tail = sessions["front"], sessions["tail"]
+        self.vocoder_file = files.vocoder
         self.input_names = [i.name for i in self.front.get_inputs()]
         self._front_out = [o.name for o in self.front.get_outputs()]
         self._tail_in = self.tail.get_inputs()[0].name
@@ -319,11 +329,12 @@ class SplitGraph:
             "INFERENCE_NUM_THREADS": threads if threads > 0 else max(1, os.cpu_count() or 1),
             # The translator shares the cores: pinning would fight it for them.
             "ENABLE_CPU_PINNING": False,
-            # Kernels are prepared per input length and kept, ~4.5 MB a length; phrases
-            # come in hundreds of lengths, and the default cache (5000) grew the process
-            # without bound (1270 MB after 60 sentences; 1010 MB keeping 16 lengths, ~6%
-            # slower, as a first run of a length costs ~25% more). 64: at most ~0.3 GB.
-            "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE,
+            # Kernels are prepared per node and input length and kept; phrases come in
+            # hundreds of lengths, and the default cache (5000) grew the process without
+            # bound (1270 MB after 60 sentences; 1010 MB at 16 entries, ~6% slower, as a
+            # first run of a length costs ~25% more).
+            "CPU_RUNTIME_CACHE_CAPACITY": RUNTIME_CACHE_INT8 if int8_vocoder.MARK in vocoder.name
+            else RUNTIME_CACHE,
         }
         core = ov.Core()
         if cache_dir is not None:
