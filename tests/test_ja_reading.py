@@ -71,6 +71,14 @@ def test_acronyms_are_spelled_words_are_not() -> None:
     assert token_reading("HTTPServer") == "エイチティーティーピー・サーバー"
 
 
+def test_short_words_in_capitals_are_words_not_acronyms() -> None:
+    """Emphasis and keywords in capitals ("do NOT", "ALL", SQL's AND) were spelled."""
+    assert japanese_reading("絶対にNOTと書いてください。") == "絶対にノットと書いてください。"
+    assert japanese_reading("ALLのテストとAND条件") == "オールのテストとアンド条件"
+    assert token_reading("NO") == "ノー" and token_reading("PUT") == "プット"
+    assert token_reading("SQL") == "エスキューエル" and token_reading("CLI") == "シーエルアイ"
+
+
 def test_identifiers_split_into_words() -> None:
     assert split_words("parse_date") == ["parse", "date"]
     assert split_words("fix-login") == ["fix", "login"]

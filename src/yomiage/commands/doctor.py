@@ -132,7 +132,8 @@ def check_bf16() -> Check:
 
     if bf16_cpu():
         return Check(name, True, f"{version}; this CPU computes in bfloat16: Kokoro's vocoder "
-                     "runs in it (config cpu_bf16)")
+                     "runs in it (config cpu_bf16), for Japanese with its residual "
+                     "convolutions in int8 (config cpu_int8)")
     return Check(name, None, f"{version}; this CPU has no bfloat16 units: Kokoro runs in float32")
 
 

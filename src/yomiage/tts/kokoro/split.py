@@ -68,10 +68,10 @@ FRAME_BUCKET = 8
 """The vocoder runs on a multiple of this many frames (200 ms), the phrase's end padded
 with its closing silence. OpenVINO prepares kernels per input length, and a length's first
 run took 1.5× a later one (median of 8 phrases, 2-core CPU); in buckets, a session meets
-~20 lengths instead of one per phrase, and all stay in the runtime cache: pipeline first
-audio P50 −18 %, RTF −20 %. Cost: from the float32 graph the audio is 1.33 dB (log-mel over
-loud frames, 10 phrases) instead of 0.90, 2.8 % louder on average; the recognizer's kana
-error rate is unchanged (4.1–4.3 % vs 4.6 %; docs/voices.md)."""
+~20 lengths instead of one per phrase: pipeline first audio P50 −18 %, RTF −20 %. Cost:
+from the float32 graph the audio is 1.33 dB (log-mel over loud frames, 10 phrases) instead
+of 0.90, 2.8 % louder on average; the recognizer's kana error rate is unchanged (4.1–4.3 %
+vs 4.6 %; docs/voices.md)."""
 FIRST_PHRASE_FRAMES = (72, 88, 80, 64, 96, 56, 48, 104, 112, 120)
 """The vocoder lengths (frames, after bucketing) of first phrases, most common first: 82
 Japanese benchmark sentences' first phrases (≤ 10 characters) fell in 48–120, 55 of them
