@@ -1,23 +1,25 @@
-"""Kokoro's vocoder with its generator's convolutions in int8, for OpenVINO.
+"""Kokoro's vocoder with its residual convolutions in int8, for OpenVINO.
 
-The generator's residual blocks at 20 and 120 times the frame rate are ~95 % of the
-vocoder's multiply-adds. With their weights in int8 (per output channel) and their inputs
-quantized to int8 at fixed, calibrated ranges (one scale a tensor), OpenVINO runs them
-on the CPU's integer units (AMX-INT8 / VNNI) while the rest stays in bfloat16: the graph
-gets ``QuantizeLinear → DequantizeLinear`` pairs in front of each such convolution and
-``DequantizeLinear`` on its weights, which OpenVINO reads as int8 convolutions.
+The generator's residual blocks, at 20 and 120 times the frame rate, are ~95 % of the
+vocoder's multiply-adds (counted from the layer shapes). With their weights in int8 (per
+output channel) and their inputs quantized to int8 at fixed, calibrated ranges (one scale
+a tensor), OpenVINO runs them on the CPU's integer units (AMX-INT8 / VNNI) while the rest
+stays in bfloat16: the graph gets ``QuantizeLinear → DequantizeLinear`` pairs in front of
+each such convolution and ``DequantizeLinear`` on its weights, which OpenVINO reads as
+int8 convolutions.
 
 Left in bfloat16, because int8 there moved the audio most (log-mel distance to float32,
 each group alone, 8 first phrases): the decoder's frame-rate blocks (3.0 dB, 5 % of the
 work), ``conv_post`` (3.5 dB) and the two convolutions that read the harmonic source's
 spectrum (little work; +0.06 dB alone). Ranges: the 99.99th percentile of each input's
-magnitude over calibration phrases (the largest value clipped 2.0 dB, a mean-squared-error
-choice 1.4, this 1.3; bfloat16 alone: 0.9).
+magnitude over the calibration phrases, chosen over the largest value and a
+mean-squared-error choice by that distance (1.3 against 2.0 and 1.4 dB; bfloat16 alone 0.9;
+docs/voices.md).
 
 Calibration runs the float32 vocoder (onnxruntime) on :data:`CALIBRATION_JA`, said by
-the installed voices in turn, once, when the file is built (~20 s on a 2-core CPU); its
-sentences are not among the benchmark or listening sentences. Measured effects are in
-docs/voices.md.
+the installed voices in turn, once, when the file is built (~25 s on a 2-core CPU); none
+of its sentences is a listening sentence (``bench --stage listen``, which measures what
+int8 costs the ear), two short ones also open benchmark sentences.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from yomiage.tts.kokoro.prepared_files import remove_stale_temps, write_atomical
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "1"  # bump when the rewrite or QUANTIZED change
 _GEN = "/decoder/decoder/generator/"
 QUANTIZED = (_GEN + "resblocks", _GEN + "noise_res")
 """Node-name prefixes of the convolutions made int8."""
@@ -66,9 +68,11 @@ MARK = ".int8-"
 
 
 def int8_path(vocoder: Path) -> Path:
-    """Where the int8 copy of ``vocoder`` lives (a name tied to its size and this format)."""
+    """Where the int8 copy of ``vocoder`` lives (a name tied to its size, this format, the
+    percentile and the calibration sentences)."""
     tag = hashlib.sha256(
-        f"{vocoder.name}:{vocoder.stat().st_size}:{FORMAT_VERSION}:{PERCENTILE}".encode()
+        f"{vocoder.name}:{vocoder.stat().st_size}:{FORMAT_VERSION}:{PERCENTILE}:"
+        f"{sorted(CALIBRATION.items())}".encode()
     ).hexdigest()
     return vocoder.with_name(f"{vocoder.stem}{MARK}{tag[:12]}.onnx")
 
@@ -175,7 +179,7 @@ def ensure_int8(vocoder: Path, feeds: Iterable[dict[str, npt.NDArray[Any]]]) -> 
     model = onnx.load(str(vocoder))
     if not quantized_convs(model):
         raise ValueError("Kokoro's vocoder: no convolutions to make int8 (another export)")
-    log.warning("preparing Kokoro's int8 vocoder (once, about 20 s)")
+    log.warning("preparing Kokoro's int8 vocoder (once, about half a minute)")
     ranges = calibrate(model, feeds)
     count = quantize(model, ranges)
     remove_stale_temps(out.parent)

@@ -321,15 +321,15 @@ def _bf16_graph(
 
 def _with_int8_vocoder(files: SplitFiles, frontend: KokoroFrontend) -> SplitFiles:
     """``files`` with the int8 copy of their vocoder (kokoro/int8_vocoder.py), calibrated
-    on this language's sentences with every installed voice of it; ``files`` as they are
-    (bfloat16 only) where the language has no calibration sentences or the copy cannot be
-    built."""
+    on this language's sentences said by its installed voices in turn; ``files`` as they
+    are (bfloat16 only) where the language has no calibration sentences or voices, or the
+    copy cannot be built."""
     from yomiage.tts.kokoro.int8_vocoder import CALIBRATION, ensure_int8
 
     sentences = CALIBRATION.get(frontend.language)
-    if not sentences:
-        return files
     voices = [v for v in frontend.voices if voice_language(v) == frontend.language]
+    if not sentences or not voices:
+        return files
     try:
         return replace(files, vocoder=ensure_int8(
             files.vocoder, _calibration_feeds(files.front, frontend, voices, sentences)))
