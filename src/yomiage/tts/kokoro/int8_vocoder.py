@@ -99,6 +99,7 @@ def calibrate(model: Any, feeds: Iterable[dict[str, npt.NDArray[Any]]]) -> dict[
     for name in watched:
         if name not in outputs:
             probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    ort.set_default_logger_severity(3)  # no warnings about the cut's unused initializers
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     wanted = set(watched)
