@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,6 +26,7 @@ from yomiage.tts.kokoro.frontend import (
     DEFAULT_VOICE,
     SAMPLE_RATE,
     KokoroFrontend,
+    KokoroInputs,
     package_model,
     voice_language,
 )
@@ -70,6 +71,20 @@ def frame_caps(
     if last >= 1:
         caps[0, last] = final_frames
     return caps
+
+
+def graph_feed(
+    x: KokoroInputs, input_names: Collection[str], vocab: dict[str, int],
+    edge_frames: float = EDGE_FRAMES, final_frames: float = FINAL_FRAMES,
+) -> dict[str, npt.NDArray[Any]]:
+    """A Kokoro graph's inputs for one encoded phrase: its tokens under the name the
+    export uses, style and speed, and the duration caps where the graph takes them."""
+    token_name = "tokens" if "tokens" in input_names else "input_ids"
+    feed: dict[str, npt.NDArray[Any]] = {token_name: x.tokens, "style": x.style,
+                                         "speed": x.speed}
+    if CAP_INPUT in input_names:
+        feed[CAP_INPUT] = frame_caps(x.tokens, vocab, edge_frames, final_frames)
+    return feed
 
 
 def continuation_mark(language: str) -> str:
@@ -149,9 +164,7 @@ class KokoroOnnxVoice(PhrasedVoice):
         self.name = f"kokoro:{voice}"
         self.model_path = model
         self.graph: Graph = graph if graph is not None else WholeGraph(model, threads)
-        names = self.graph.input_names
-        self._token_name = "tokens" if "tokens" in names else "input_ids"
-        self._capped = CAP_INPUT in names
+        self._input_names = frozenset(self.graph.input_names)
         self.edge_frames = edge_frames
         self.final_frames = final_frames
         self.continuation = continuation_mark(self.language)
@@ -174,11 +187,8 @@ class KokoroOnnxVoice(PhrasedVoice):
         x = self.frontend.encode(phrase, self.voice, self.speed)
         if x.tokens.shape[1] <= 2:
             return np.zeros(0, np.float32)
-        feed: dict[str, npt.NDArray[Any]] = {self._token_name: x.tokens, "style": x.style,
-                                             "speed": x.speed}
-        if self._capped:
-            feed[CAP_INPUT] = frame_caps(x.tokens, self.frontend.vocab, self.edge_frames,
-                                         self.final_frames)
+        feed = graph_feed(x, self._input_names, self.frontend.vocab, self.edge_frames,
+                          self.final_frames)
         return self.graph.run(feed).ravel()
 
     def prepare_next(self) -> bool:
@@ -349,14 +359,11 @@ def _calibration_feeds(
 
     session = ort.InferenceSession(str(front), sess_options=session_options(0),
                                    providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
+    names = {i.name for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
-    token_name = "tokens" if "tokens" in names else "input_ids"
     for i, text in enumerate(sentences):
         x = frontend.encode(text, voices[i % len(voices)], 1.0)
-        feed = {token_name: x.tokens, "style": x.style, "speed": x.speed}
-        if CAP_INPUT in names:
-            feed[CAP_INPUT] = frame_caps(x.tokens, frontend.vocab)
+        feed = graph_feed(x, names, frontend.vocab)
         padded, _ = pad_frames(session.run(None, feed), FRAME_BUCKET)
         yield dict(zip(outputs, padded, strict=True))
 
